@@ -1,0 +1,485 @@
+/* .etm reader: checks every byte range, count and CRC of an untrusted file,
+ * builds an et_model whose weights point into the file (zero-copy) and hands
+ * the graph to et_model_validate. Reads integers byte-wise; never casts
+ * unaligned pointers. The byte layout lives in etm.h; no writing here. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include "model.h"
+#include "format/crc32.h"
+#include "format/etm.h"
+
+/* Reader state: the whole file and where its sections are. */
+typedef struct rd {
+    const unsigned char *b;
+    size_t len;
+    char *err;
+    size_t err_len;
+    size_t off[5], size[5];   /* by section type 1..4 */
+    int present[5];
+} rd;
+
+#define RFAIL(r, st, ...) et_fail((r)->err, (r)->err_len, st, __VA_ARGS__)
+
+/* pos + n <= end, without overflow. */
+static int fits(size_t pos, size_t n, size_t end) { return pos <= end && n <= end - pos; }
+
+/* ------------------------------------------------------------ header and table */
+
+static et_status check_header(rd *r, uint32_t *n_sections) {
+    const unsigned char *b = r->b;
+    size_t len = r->len, m = len < ET_ETM_MAGIC_LEN ? len : ET_ETM_MAGIC_LEN;
+    if (memcmp(b, ET_ETM_MAGIC, m) != 0)
+        return RFAIL(r, ET_ERR_FORMAT, "byte 0: not an .etm file (bad magic)");
+    if (len < ET_ETM_H_VERSION + 4)
+        return RFAIL(r, ET_ERR_FORMAT, "truncated: file is %zu bytes, the header alone is %u", len, ET_ETM_HEADER_SIZE);
+    /* the version comes before the header CRC: a later version may lay the rest out differently */
+    uint32_t ver = et_le_u32(b + ET_ETM_H_VERSION);
+    if (ver != ET_ETM_VERSION)
+        return RFAIL(r, ET_ERR_VERSION, "byte %u: format version %u is not supported (this reader reads version %u)",
+                     ET_ETM_H_VERSION, ver, ET_ETM_VERSION);
+    if (len < ET_ETM_HEADER_SIZE)
+        return RFAIL(r, ET_ERR_FORMAT, "truncated: file is %zu bytes, the header alone is %u", len, ET_ETM_HEADER_SIZE);
+    uint32_t crc = et_crc32(b, ET_ETM_H_CRC), stored = et_le_u32(b + ET_ETM_H_CRC);
+    if (crc != stored)
+        return RFAIL(r, ET_ERR_CRC, "byte %u: header CRC32 mismatch (stored 0x%08x, computed 0x%08x)", ET_ETM_H_CRC, stored, crc);
+    uint32_t hs = et_le_u32(b + ET_ETM_H_HEADER_SIZE);
+    if (hs != ET_ETM_HEADER_SIZE)
+        return RFAIL(r, ET_ERR_FORMAT, "byte %u: header size %u, expected %u", ET_ETM_H_HEADER_SIZE, hs, ET_ETM_HEADER_SIZE);
+    if (et_le_u32(b + ET_ETM_H_FLAGS) != 0)
+        return RFAIL(r, ET_ERR_FORMAT, "byte %u: header flags 0x%08x must be zero", ET_ETM_H_FLAGS, et_le_u32(b + ET_ETM_H_FLAGS));
+    for (unsigned i = ET_ETM_H_RESERVED; i < ET_ETM_H_CRC; i++)
+        if (b[i]) return RFAIL(r, ET_ERR_FORMAT, "byte %u: reserved header byte is not zero", i);
+    uint64_t fsz = et_le_u64(b + ET_ETM_H_FILE_SIZE);
+    if (fsz > (uint64_t)len)
+        return RFAIL(r, ET_ERR_FORMAT, "truncated: header (byte %u) says the file is %llu bytes, only %zu are present",
+                     ET_ETM_H_FILE_SIZE, (unsigned long long)fsz, len);
+    if (fsz < (uint64_t)len)
+        return RFAIL(r, ET_ERR_FORMAT, "byte %llu: %zu bytes of trailing data after the file size given in the header (byte %u)",
+                     (unsigned long long)fsz, len - (size_t)fsz, ET_ETM_H_FILE_SIZE);
+    uint32_t n = et_le_u32(b + ET_ETM_H_SECTIONS);
+    if (n < 1 || n > ET_ETM_MAX_SECTIONS)
+        return RFAIL(r, ET_ERR_FORMAT, "byte %u: section count %u outside 1..%u", ET_ETM_H_SECTIONS, n, ET_ETM_MAX_SECTIONS);
+    if (!fits(ET_ETM_TABLE_OFFSET, (size_t)n * ET_ETM_ENTRY_SIZE, len))
+        return RFAIL(r, ET_ERR_FORMAT, "byte %u: section table of %u entries runs past the end of the file (%zu bytes)",
+                     ET_ETM_TABLE_OFFSET, n, len);
+    crc = et_crc32(b + ET_ETM_TABLE_OFFSET, (size_t)n * ET_ETM_ENTRY_SIZE);
+    stored = et_le_u32(b + ET_ETM_H_TABLE_CRC);
+    if (crc != stored)
+        return RFAIL(r, ET_ERR_CRC, "byte %u: section table CRC32 mismatch (stored 0x%08x, computed 0x%08x)", ET_ETM_TABLE_OFFSET, stored, crc);
+    *n_sections = n;
+    return ET_OK;
+}
+
+typedef struct span { size_t off, size; uint32_t type, idx; } span;
+
+static et_status check_table(rd *r, uint32_t n) {
+    span s[ET_ETM_MAX_SECTIONS];
+    const size_t table_end = ET_ETM_TABLE_OFFSET + (size_t)n * ET_ETM_ENTRY_SIZE;
+    for (uint32_t i = 0; i < n; i++) {
+        const size_t eo = ET_ETM_TABLE_OFFSET + (size_t)i * ET_ETM_ENTRY_SIZE;
+        const unsigned char *e = r->b + eo;
+        uint32_t type = et_le_u32(e + ET_ETM_E_TYPE);
+        uint64_t off = et_le_u64(e + ET_ETM_E_OFFSET), size = et_le_u64(e + ET_ETM_E_SIZE);
+        const char *nm = et_etm_section_name(type);
+        int known = type >= ET_ETM_SEC_META && type <= ET_ETM_SEC_BLOB;
+        if (!known && !(type & ET_ETM_SEC_ANCILLARY))
+            return RFAIL(r, ET_ERR_FORMAT, "byte %zu: section %u has unknown type 0x%08x", eo + ET_ETM_E_TYPE, i, type);
+        if (et_le_u32(e + ET_ETM_E_FLAGS) || et_le_u32(e + ET_ETM_E_RESERVED))
+            return RFAIL(r, ET_ERR_FORMAT, "byte %zu: section %u (%s): flags and reserved field must be zero", eo, i, nm);
+        if (size > UINT64_MAX - off)
+            return RFAIL(r, ET_ERR_OVERFLOW, "byte %zu: section %u (%s): offset %llu + size %llu wraps around",
+                         eo + ET_ETM_E_OFFSET, i, nm, (unsigned long long)off, (unsigned long long)size);
+        if (off + size > (uint64_t)r->len)
+            return RFAIL(r, ET_ERR_FORMAT, "byte %zu: section %u (%s) at byte %llu, %llu bytes, runs past the end of the file (%zu bytes)",
+                         eo + ET_ETM_E_OFFSET, i, nm, (unsigned long long)off, (unsigned long long)size, r->len);
+        if (off < table_end)
+            return RFAIL(r, ET_ERR_FORMAT, "byte %zu: section %u (%s) at byte %llu overlaps the header or section table (ends at byte %zu)",
+                         eo + ET_ETM_E_OFFSET, i, nm, (unsigned long long)off, table_end);
+        if (known) {
+            if (r->present[type])
+                return RFAIL(r, ET_ERR_FORMAT, "byte %zu: section %u: duplicate %s section", eo + ET_ETM_E_TYPE, i, nm);
+            r->present[type] = 1;
+            r->off[type] = (size_t)off;
+            r->size[type] = (size_t)size;
+        }
+        if (type == ET_ETM_SEC_BLOB && (off % ET_ETM_BLOB_ALIGN || size % sizeof(float)))
+            return RFAIL(r, ET_ERR_FORMAT, "byte %zu: BLOB section at byte %llu, %llu bytes: must start %u-byte aligned and hold whole floats",
+                         eo + ET_ETM_E_OFFSET, (unsigned long long)off, (unsigned long long)size, ET_ETM_BLOB_ALIGN);
+        /* insertion sort by offset, for the overlap check */
+        uint32_t j = i;
+        while (j > 0 && s[j - 1].off > (size_t)off) { s[j] = s[j - 1]; j--; }
+        s[j].off = (size_t)off; s[j].size = (size_t)size; s[j].type = type; s[j].idx = i;
+    }
+    for (uint32_t i = 1; i < n; i++)
+        if (s[i - 1].size && s[i].size && s[i - 1].off + s[i - 1].size > s[i].off)
+            return RFAIL(r, ET_ERR_FORMAT, "byte %zu: sections %u (%s) and %u (%s) overlap", s[i].off,
+                         s[i - 1].idx, et_etm_section_name(s[i - 1].type), s[i].idx, et_etm_section_name(s[i].type));
+    for (uint32_t t = ET_ETM_SEC_META; t <= ET_ETM_SEC_BLOB; t++)
+        if (!r->present[t]) return RFAIL(r, ET_ERR_FORMAT, "missing %s section", et_etm_section_name(t));
+    for (uint32_t i = 0; i < n; i++) {
+        const size_t eo = ET_ETM_TABLE_OFFSET + (size_t)i * ET_ETM_ENTRY_SIZE;
+        const unsigned char *e = r->b + eo;
+        size_t off = (size_t)et_le_u64(e + ET_ETM_E_OFFSET), size = (size_t)et_le_u64(e + ET_ETM_E_SIZE);
+        uint32_t crc = et_crc32(r->b + off, size), stored = et_le_u32(e + ET_ETM_E_CRC);
+        if (crc != stored)
+            return RFAIL(r, ET_ERR_CRC, "byte %zu: %s section (bytes %zu..%zu) CRC32 mismatch (stored 0x%08x, computed 0x%08x)",
+                         off, et_etm_section_name(et_le_u32(e + ET_ETM_E_TYPE)), off, off + size, stored, crc);
+    }
+    return ET_OK;
+}
+
+/* ------------------------------------------------------------ contents */
+
+/* Copy the string whose reference (u32 offset, u32 length into STRINGS) is at
+ * file byte ref. what names it in messages. */
+static et_status read_str(rd *r, size_t ref, const char *what, uint32_t max_len, int allow_empty, char **out) {
+    uint32_t so = et_le_u32(r->b + ref), sl = et_le_u32(r->b + ref + 4);
+    if (!fits(so, sl, r->size[ET_ETM_SEC_STRINGS]))
+        return RFAIL(r, ET_ERR_FORMAT, "byte %zu: %s: string at offset %u, length %u runs past the end of the STRINGS section (%zu bytes)",
+                     ref, what, so, sl, r->size[ET_ETM_SEC_STRINGS]);
+    if (sl > max_len)
+        return RFAIL(r, ET_ERR_FORMAT, "byte %zu: %s: string of %u bytes is longer than the limit %u", ref, what, sl, max_len);
+    if (!sl && !allow_empty) return RFAIL(r, ET_ERR_FORMAT, "byte %zu: %s: empty string", ref, what);
+    if (!sl && so) return RFAIL(r, ET_ERR_FORMAT, "byte %zu: %s: empty string must have offset 0, not %u", ref, what, so);
+    const unsigned char *s = r->b + r->off[ET_ETM_SEC_STRINGS] + so;
+    if (memchr(s, 0, sl))
+        return RFAIL(r, ET_ERR_FORMAT, "byte %zu: %s: string contains a NUL byte", r->off[ET_ETM_SEC_STRINGS] + so, what);
+    char *c = malloc((size_t)sl + 1);
+    if (!c) return RFAIL(r, ET_ERR_NO_MEMORY, "out of memory");
+    memcpy(c, s, sl);
+    c[sl] = 0;
+    *out = c;
+    return ET_OK;
+}
+
+static et_status parse_meta(rd *r, et_model *m) {
+    const size_t mo = r->off[ET_ETM_SEC_META], ms = r->size[ET_ETM_SEC_META];
+    const unsigned char *p = r->b + mo;
+    if (ms < ET_ETM_META_FIXED)
+        return RFAIL(r, ET_ERR_FORMAT, "byte %zu: META section is %zu bytes, shorter than its %u fixed bytes", mo, ms, ET_ETM_META_FIXED);
+    uint32_t layout = et_le_u32(p + ET_ETM_M_LAYOUT), norm = et_le_u32(p + ET_ETM_M_NORM);
+    uint32_t nl = et_le_u32(p + ET_ETM_M_LABELS);
+    if (layout != ET_LAYOUT_NHWC && layout != ET_LAYOUT_NCHW)
+        return RFAIL(r, ET_ERR_FORMAT, "byte %zu: META source_layout %u is not NHWC (0) or NCHW (1)", mo + ET_ETM_M_LAYOUT, layout);
+    if (norm > ET_MAX_CHANNELS_META)
+        return RFAIL(r, ET_ERR_FORMAT, "byte %zu: META norm_channels %u exceeds the limit %u", mo + ET_ETM_M_NORM, norm, ET_MAX_CHANNELS_META);
+    if (nl > ET_MAX_LABELS)
+        return RFAIL(r, ET_ERR_FORMAT, "byte %zu: META label_count %u exceeds the limit %u", mo + ET_ETM_M_LABELS, nl, ET_MAX_LABELS);
+    if (et_le_u32(p + ET_ETM_M_RESERVED))
+        return RFAIL(r, ET_ERR_FORMAT, "byte %zu: META reserved field must be zero", mo + ET_ETM_M_RESERVED);
+    if (ms != ET_ETM_META_FIXED + (size_t)nl * ET_ETM_STRREF_SIZE)
+        return RFAIL(r, ET_ERR_FORMAT, "byte %zu: META section is %zu bytes; with %u labels it must be %zu",
+                     mo, ms, nl, ET_ETM_META_FIXED + (size_t)nl * ET_ETM_STRREF_SIZE);
+    m->source_layout = (et_layout)layout;
+    m->norm_channels = norm;
+    for (unsigned c = 0; c < ET_MAX_CHANNELS_META; c++) {
+        m->mean[c] = et_le_f32(p + ET_ETM_M_MEAN + 4 * c);
+        m->std[c] = et_le_f32(p + ET_ETM_M_STD + 4 * c);
+        if (c < norm && !(m->std[c] > 0.0f && m->std[c] <= 3.4e38f && m->mean[c] - m->mean[c] == 0.0f))
+            return RFAIL(r, ET_ERR_FORMAT, "byte %zu: META channel %u: mean %g / std %g (std must be finite and > 0, mean finite)",
+                         mo + ET_ETM_M_STD + 4 * c, c, (double)m->mean[c], (double)m->std[c]);
+    }
+    et_status st = ET_OK;
+    if (nl) {
+        m->labels = calloc(nl, sizeof *m->labels);
+        if (!m->labels) return RFAIL(r, ET_ERR_NO_MEMORY, "out of memory for %u labels", nl);
+        m->n_labels = nl;
+        for (uint32_t i = 0; i < nl && st == ET_OK; i++) {
+            char what[32];
+            snprintf(what, sizeof what, "label %u", i);
+            st = read_str(r, mo + ET_ETM_META_FIXED + (size_t)i * ET_ETM_STRREF_SIZE, what, ET_ETM_MAX_LABEL_LEN, 1, &m->labels[i]);
+        }
+        if (st != ET_OK) return st;
+    }
+    st = read_str(r, mo + ET_ETM_M_SOURCE, "source", ET_ETM_MAX_SOURCE_LEN, 1, &m->source);
+    if (st == ET_OK && !m->source[0]) {
+        free(m->source); /* no source is NULL in memory */
+        m->source = NULL;
+    }
+    return st;
+}
+
+/* A u32 node attribute with its largest sane value. */
+typedef struct attr_rule { unsigned off; const char *name; uint32_t max; } attr_rule;
+
+static const attr_rule attr_rules[] = {
+    {ET_ETM_N_OUT_C, "out_c", 1u << 24}, {ET_ETM_N_KH, "kh", ET_MAX_KERNEL}, {ET_ETM_N_KW, "kw", ET_MAX_KERNEL},
+    {ET_ETM_N_SH, "sh", ET_MAX_KERNEL}, {ET_ETM_N_SW, "sw", ET_MAX_KERNEL}, {ET_ETM_N_DH, "dh", ET_MAX_KERNEL},
+    {ET_ETM_N_DW, "dw", ET_MAX_KERNEL}, {ET_ETM_N_GROUPS, "groups", ET_MAX_DIM},
+    {ET_ETM_N_PAD_T, "pad_t", ET_MAX_PAD}, {ET_ETM_N_PAD_L, "pad_l", ET_MAX_PAD},
+    {ET_ETM_N_PAD_B, "pad_b", ET_MAX_PAD}, {ET_ETM_N_PAD_R, "pad_r", ET_MAX_PAD},
+    {ET_ETM_N_CEIL, "ceil_mode", 1}, {ET_ETM_N_COUNT_PAD, "count_include_pad", 1},
+    {ET_ETM_N_RH, "rh", 1u << 30}, {ET_ETM_N_RW, "rw", 1u << 30}, {ET_ETM_N_RC, "rc", 1u << 30},
+};
+
+static et_status parse_node(rd *r, et_model *m, uint32_t i, size_t *posp, size_t end) {
+    et_node *nd = &m->nodes[i];
+    size_t pos = *posp;
+    const unsigned char *p = r->b + pos;
+    if (!fits(pos, ET_ETM_NODE_FIXED, end))
+        return RFAIL(r, ET_ERR_FORMAT, "byte %zu: node %u: the GRAPH section ends (byte %zu) inside the node's %u-byte record",
+                     pos, i, end, ET_ETM_NODE_FIXED);
+    uint32_t op = et_le_u32(p + ET_ETM_N_OP), act = et_le_u32(p + ET_ETM_N_ACT);
+    if (op == ET_OP_INPUT || op >= ET_OP_COUNT)
+        return RFAIL(r, ET_ERR_FORMAT, "byte %zu: node %u: unknown op %u", pos + ET_ETM_N_OP, i, op);
+    if (act >= ET_ACT_COUNT)
+        return RFAIL(r, ET_ERR_FORMAT, "byte %zu: node %u: unknown activation kind %u", pos + ET_ETM_N_ACT, i, act);
+    nd->op = (et_op)op;
+    char what[40];
+    snprintf(what, sizeof what, "node %u name", i);
+    et_status st = read_str(r, pos + ET_ETM_N_NAME, what, ET_MAX_NAME, 0, &nd->name);
+    if (st != ET_OK) return st;
+    const char *nm = nd->name;
+    nd->act.kind = (et_act_kind)act;
+    nd->act.a = et_le_f32(p + ET_ETM_N_ACT_A);
+    nd->act.b = et_le_f32(p + ET_ETM_N_ACT_B);
+    uint32_t *dst[] = {&nd->out_c, &nd->kh, &nd->kw, &nd->sh, &nd->sw, &nd->dh, &nd->dw, &nd->groups,
+                       &nd->pad_t, &nd->pad_l, &nd->pad_b, &nd->pad_r, &nd->ceil_mode, &nd->count_include_pad,
+                       &nd->rh, &nd->rw, &nd->rc};
+    for (size_t a = 0; a < sizeof attr_rules / sizeof attr_rules[0]; a++) {
+        uint32_t v = et_le_u32(p + attr_rules[a].off);
+        if (v > attr_rules[a].max)
+            return RFAIL(r, ET_ERR_FORMAT, "byte %zu: node %u '%s' (%s): %s %u exceeds the limit %u",
+                         pos + attr_rules[a].off, i, nm, et_op_name(nd->op), attr_rules[a].name, v, attr_rules[a].max);
+        *dst[a] = v;
+    }
+    nd->eps = et_le_f32(p + ET_ETM_N_EPS);
+    nd->ratio = et_le_f32(p + ET_ETM_N_RATIO);
+    uint32_t n_in = et_le_u32(p + ET_ETM_N_N_IN), n_par = et_le_u32(p + ET_ETM_N_N_PARAMS);
+    uint32_t slots = et_op_param_slots(nd->op);
+    if (n_in > ET_MAX_INPUTS)
+        return RFAIL(r, ET_ERR_FORMAT, "byte %zu: node %u '%s': input count %u exceeds the limit %u", pos + ET_ETM_N_N_IN, i, nm, n_in, ET_MAX_INPUTS);
+    if (n_par > slots)
+        return RFAIL(r, ET_ERR_FORMAT, "byte %zu: node %u '%s' (%s): param count %u exceeds the op's %u slots",
+                     pos + ET_ETM_N_N_PARAMS, i, nm, et_op_name(nd->op), n_par, slots);
+    if (et_le_u32(p + ET_ETM_N_RESERVED))
+        return RFAIL(r, ET_ERR_FORMAT, "byte %zu: node %u '%s': reserved field must be zero", pos + ET_ETM_N_RESERVED, i, nm);
+    pos += ET_ETM_NODE_FIXED;
+    size_t tail = (size_t)n_in * 4u + (size_t)n_par * ET_ETM_PARAM_REC;
+    if (!fits(pos, tail, end))
+        return RFAIL(r, ET_ERR_FORMAT, "byte %zu: node %u '%s': %u inputs and %u params run past the end of the GRAPH section (byte %zu)",
+                     pos, i, nm, n_in, n_par, end);
+    if (n_in) {
+        nd->in = malloc((size_t)n_in * sizeof *nd->in);
+        if (!nd->in) return RFAIL(r, ET_ERR_NO_MEMORY, "out of memory");
+    }
+    nd->n_in = n_in;
+    for (uint32_t k = 0; k < n_in; k++, pos += 4) {
+        uint32_t v = et_le_u32(r->b + pos);
+        if (v > m->n_nodes)
+            return RFAIL(r, ET_ERR_FORMAT, "byte %zu: node %u '%s': input %u is value %u, out of range (the graph has values 0..%u)",
+                         pos, i, nm, k, v, m->n_nodes);
+        if (v > i)
+            return RFAIL(r, ET_ERR_FORMAT, "byte %zu: node %u '%s': input %u refers to value %u, %s (cycle or forward reference)",
+                         pos, i, nm, k, v, v == i + 1 ? "its own output" : "a later value");
+        nd->in[k] = v;
+    }
+    const size_t blob_off = r->off[ET_ETM_SEC_BLOB], blob_size = r->size[ET_ETM_SEC_BLOB];
+    nd->n_params = n_par;
+    for (uint32_t k = 0; k < n_par; k++, pos += ET_ETM_PARAM_REC) {
+        uint64_t cnt = et_le_u64(r->b + pos), off = et_le_u64(r->b + pos + 8);
+        if (!cnt) {
+            if (off)
+                return RFAIL(r, ET_ERR_FORMAT, "byte %zu: node %u '%s': param %u is empty but has offset %llu (must be 0)",
+                             pos + 8, i, nm, k, (unsigned long long)off);
+            continue;
+        }
+        if (cnt > (uint64_t)((size_t)-1 / sizeof(float)))
+            return RFAIL(r, ET_ERR_OVERFLOW, "byte %zu: node %u '%s': param %u count %llu: its byte size overflows size_t",
+                         pos, i, nm, k, (unsigned long long)cnt);
+        size_t bytes = (size_t)cnt * sizeof(float), end_off;
+        if (off > (uint64_t)(size_t)-1 || !et_add_ok((size_t)off, bytes, &end_off))
+            return RFAIL(r, ET_ERR_OVERFLOW, "byte %zu: node %u '%s': param %u offset %llu + %zu bytes wraps around",
+                         pos + 8, i, nm, k, (unsigned long long)off, bytes);
+        if (off % ET_ETM_BLOB_ALIGN)
+            return RFAIL(r, ET_ERR_FORMAT, "byte %zu: node %u '%s': param %u offset %llu is not %u-byte aligned",
+                         pos + 8, i, nm, k, (unsigned long long)off, ET_ETM_BLOB_ALIGN);
+        if (end_off > blob_size)
+            return RFAIL(r, ET_ERR_FORMAT, "byte %zu: node %u '%s': param %u (bytes %llu..%zu of BLOB) lies outside the BLOB section (%zu bytes)",
+                         pos + 8, i, nm, k, (unsigned long long)off, end_off, blob_size);
+        /* 4-aligned: the caller of parse_graph made sure of that, or copied */
+        nd->params[k].data = (const float *)(const void *)(r->b + blob_off + (size_t)off);
+        nd->params[k].count = (size_t)cnt;
+        nd->params[k].owned = 0;
+    }
+    *posp = pos;
+    return ET_OK;
+}
+
+static et_status parse_graph(rd *r, et_model *m) {
+    const size_t go = r->off[ET_ETM_SEC_GRAPH], gs = r->size[ET_ETM_SEC_GRAPH], end = go + gs;
+    const unsigned char *p = r->b + go;
+    if (gs < ET_ETM_GRAPH_FIXED)
+        return RFAIL(r, ET_ERR_FORMAT, "byte %zu: GRAPH section is %zu bytes, shorter than its %u fixed bytes", go, gs, ET_ETM_GRAPH_FIXED);
+    static const struct { unsigned off; const char *name; uint32_t max; } g_rules[] = {
+        {ET_ETM_G_IN_C, "input channels", ET_MAX_DIM}, {ET_ETM_G_IN_H, "input height", ET_MAX_DIM},
+        {ET_ETM_G_IN_W, "input width", ET_MAX_DIM}, {ET_ETM_G_NODES, "node count", ET_MAX_NODES},
+        {ET_ETM_G_OUTPUTS, "output count", ET_MAX_NODES},
+    };
+    for (size_t a = 0; a < sizeof g_rules / sizeof g_rules[0]; a++)
+        if (et_le_u32(p + g_rules[a].off) > g_rules[a].max)
+            return RFAIL(r, ET_ERR_FORMAT, "byte %zu: GRAPH %s %u exceeds the limit %u", go + g_rules[a].off,
+                         g_rules[a].name, et_le_u32(p + g_rules[a].off), g_rules[a].max);
+    for (unsigned k = ET_ETM_G_RESERVED; k < ET_ETM_GRAPH_FIXED; k++)
+        if (p[k]) return RFAIL(r, ET_ERR_FORMAT, "byte %zu: GRAPH reserved byte is not zero", go + k);
+    m->in_c = et_le_u32(p + ET_ETM_G_IN_C);
+    m->in_h = et_le_u32(p + ET_ETM_G_IN_H);
+    m->in_w = et_le_u32(p + ET_ETM_G_IN_W);
+    uint32_t nn = et_le_u32(p + ET_ETM_G_NODES), no = et_le_u32(p + ET_ETM_G_OUTPUTS);
+    size_t pos = go + ET_ETM_GRAPH_FIXED;
+    if (!fits(pos, (size_t)no * 4u, end))
+        return RFAIL(r, ET_ERR_FORMAT, "byte %zu: %u output ids run past the end of the GRAPH section (byte %zu)", pos, no, end);
+    et_status st = et_model_alloc_nodes(m, nn);
+    if (st != ET_OK) return RFAIL(r, st, "%s", m->err);
+    if (no) {
+        m->outputs = malloc((size_t)no * sizeof *m->outputs);
+        if (!m->outputs) return RFAIL(r, ET_ERR_NO_MEMORY, "out of memory");
+    }
+    m->n_outputs = no;
+    for (uint32_t k = 0; k < no; k++, pos += 4) {
+        uint32_t v = et_le_u32(r->b + pos);
+        if (v > nn)
+            return RFAIL(r, ET_ERR_FORMAT, "byte %zu: output %u is value %u, out of range (the graph has values 0..%u)", pos, k, v, nn);
+        m->outputs[k] = v;
+    }
+    for (uint32_t i = 0; i < nn; i++)
+        if ((st = parse_node(r, m, i, &pos, end)) != ET_OK) return st;
+    if (pos != end)
+        return RFAIL(r, ET_ERR_FORMAT, "byte %zu: %zu unexpected bytes after the last node of the GRAPH section", pos, end - pos);
+    return ET_OK;
+}
+
+/* ------------------------------------------------------------ loading */
+
+/* Parse b[0..len). The storage (map or copy) belongs to the load from here
+ * on: it is kept by the model or released on failure. */
+static et_status load_common(const unsigned char *b, size_t len, void *map_base, size_t map_len,
+                             void *copy, et_model **out, char *err, size_t err_len) {
+    rd r;
+    memset(&r, 0, sizeof r);
+    r.b = b;
+    r.len = len;
+    r.err = err;
+    r.err_len = err_len;
+    uint32_t n_sec = 0;
+    et_status st = check_header(&r, &n_sec);
+    if (st == ET_OK) st = check_table(&r, n_sec);
+    et_model *m = st == ET_OK ? et_model_alloc() : NULL;
+    if (st == ET_OK && !m) st = RFAIL(&r, ET_ERR_NO_MEMORY, "out of memory");
+    if (!m) {
+        if (map_base) munmap(map_base, map_len);
+        free(copy);
+        return st;
+    }
+    m->map_base = map_base;
+    m->map_len = map_len;
+    m->file_copy = copy;
+
+    const int le = et_host_is_le();
+    if (!copy && (!le || (uintptr_t)(b + r.off[ET_ETM_SEC_BLOB]) % sizeof(float))) {
+        /* weights cannot be used in place: work on an aligned private copy */
+        size_t cap = (len + ET_ALIGN - 1) / ET_ALIGN * ET_ALIGN;
+        copy = aligned_alloc(ET_ALIGN, cap);
+        if (!copy) {
+            et_model_free(m);
+            return RFAIL(&r, ET_ERR_NO_MEMORY, "out of memory for a %zu-byte copy of the model", len);
+        }
+        memcpy(copy, b, len);
+        m->file_copy = copy;
+        if (m->map_base) {
+            munmap(m->map_base, m->map_len);
+            m->map_base = NULL;
+            m->map_len = 0;
+        }
+        r.b = copy;
+    }
+    if (!le) {
+        /* the copy is ours: turn the BLOB's little-endian floats into host floats */
+        unsigned char *w = (unsigned char *)copy + r.off[ET_ETM_SEC_BLOB];
+        for (size_t i = 0; i < r.size[ET_ETM_SEC_BLOB]; i += 4) {
+            float f = et_le_f32(w + i);
+            memcpy(w + i, &f, 4);
+        }
+    }
+
+    st = parse_meta(&r, m);
+    if (st == ET_OK) st = parse_graph(&r, m);
+    if (st == ET_OK && (st = et_model_validate(m)) != ET_OK) et_fail(err, err_len, st, "%s", m->err);
+    if (st != ET_OK) {
+        et_model_free(m);
+        return st;
+    }
+    m->err[0] = 0;
+    if (err && err_len) err[0] = 0;
+    *out = m;
+    return ET_OK;
+}
+
+et_status et_model_load_buffer(const void *buf, size_t len, et_model **out, char *err, size_t err_len) {
+    if (out) *out = NULL;
+    if (!out || (!buf && len)) return et_fail(err, err_len, ET_ERR_INVALID_ARG, "load: NULL %s", out ? "buffer" : "output pointer");
+    static const unsigned char empty[1] = {0};
+    return load_common(buf ? buf : empty, len, NULL, 0, NULL, out, err, err_len);
+}
+
+et_status et_model_load_file(const char *path, et_model **out, char *err, size_t err_len) {
+    char msg[ET_ERR_LEN + 64];
+    if (out) *out = NULL;
+    if (!out || !path) return et_fail(err, err_len, ET_ERR_INVALID_ARG, "load: NULL %s", out ? "path" : "output pointer");
+    int fd = open(path, O_RDONLY);
+    if (fd < 0) return et_fail(err, err_len, ET_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+    struct stat sb;
+    if (fstat(fd, &sb) != 0) {
+        int e = errno;
+        close(fd);
+        return et_fail(err, err_len, ET_ERR_IO, "%s: cannot stat: %s", path, strerror(e));
+    }
+    if (!S_ISREG(sb.st_mode)) {
+        close(fd);
+        return et_fail(err, err_len, ET_ERR_IO, "%s: not a regular file", path);
+    }
+    if (sb.st_size < 0 || (uintmax_t)sb.st_size > (uintmax_t)((size_t)-1 - ET_ALIGN)) {
+        close(fd);
+        return et_fail(err, err_len, ET_ERR_OVERFLOW, "%s: file of %jd bytes does not fit in memory", path, (intmax_t)sb.st_size);
+    }
+    size_t len = (size_t)sb.st_size;
+    void *map = len ? mmap(NULL, len, PROT_READ, MAP_PRIVATE, fd, 0) : MAP_FAILED;
+    void *copy = NULL;
+    static const unsigned char empty[1] = {0};
+    const unsigned char *b = empty;
+    if (map != MAP_FAILED) {
+        b = map;
+    } else if (len) {
+        copy = aligned_alloc(ET_ALIGN, (len + ET_ALIGN - 1) / ET_ALIGN * ET_ALIGN);
+        if (!copy) {
+            close(fd);
+            return et_fail(err, err_len, ET_ERR_NO_MEMORY, "%s: out of memory for %zu bytes", path, len);
+        }
+        size_t got = 0;
+        ssize_t n = 0;
+        while (got < len) {
+            n = read(fd, (unsigned char *)copy + got, len - got);
+            if (n < 0 && errno == EINTR) continue;
+            if (n <= 0) break;
+            got += (size_t)n;
+        }
+        if (got != len) {
+            const char *why = n < 0 ? strerror(errno) : "file shrank while reading";
+            close(fd);
+            free(copy);
+            return et_fail(err, err_len, ET_ERR_IO, "%s: read %zu of %zu bytes: %s", path, got, len, why);
+        }
+        b = copy;
+    }
+    close(fd);
+    et_status st = load_common(b, len, map != MAP_FAILED ? map : NULL, map != MAP_FAILED ? len : 0, copy, out, msg, sizeof msg);
+    if (st != ET_OK) et_fail(err, err_len, st, "%s: %s", path, msg);
+    else if (err && err_len) err[0] = 0;
+    return st;
+}

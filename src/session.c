@@ -1,0 +1,234 @@
+/* Sessions: the arena layout computed by et_model_plan, laid out by
+ * et_session_prepare, and the executor that runs nodes through the dispatch
+ * table. Nothing here allocates after prepare; no kernels here. */
+#include <stdlib.h>
+#include <string.h>
+#include "dispatch.h"
+#include "plan.h"
+
+#define SESSION_MAGIC 0x45545353u /* "ETSS": catches stale or foreign handles */
+
+struct et_session {
+    uint32_t magic;
+    const et_model *m;
+    const et_kernels *k;
+    size_t batch, h, w, threads;
+    uint32_t n_values;
+    et_shape *shapes;         /* n_values, in the arena */
+    float **data;             /* n_values, in the arena */
+    const float **concat_ptrs;/* one slot per concat input, in the arena */
+    char err[ET_ERR_LEN];
+};
+
+/* Sizes of the arena's parts for one configuration. */
+typedef struct layout {
+    size_t header, concat_slots, weights, pool, naive, bound, total;
+    et_shape *shapes;
+    et_buf *bufs;
+    uint32_t *root;
+} layout;
+
+static void layout_free(layout *L) {
+    free(L->shapes);
+    free(L->bufs);
+    free(L->root);
+}
+
+static et_status config_of(const et_model *m, const et_config *cfg, size_t *n, size_t *h, size_t *w, size_t *t) {
+    et_config def = {0, 0, 0, 0};
+    if (!cfg) cfg = &def;
+    *n = cfg->batch ? cfg->batch : 1;
+    *h = cfg->height ? cfg->height : m->in_h;
+    *w = cfg->width ? cfg->width : m->in_w;
+    *t = cfg->threads ? cfg->threads : 1;
+    if ((cfg->height == 0) != (cfg->width == 0)) return ET_ERR_INVALID_ARG;
+    if (*t > 256) return ET_ERR_INVALID_ARG;
+    return ET_OK;
+}
+
+static et_status layout_compute(const et_model *m, const et_config *cfg, layout *L, char *err, size_t err_len) {
+    size_t n, h, w, t;
+    memset(L, 0, sizeof *L);
+    if (config_of(m, cfg, &n, &h, &w, &t) != ET_OK)
+        return et_fail(err, err_len, ET_ERR_INVALID_ARG, "config: set both height and width (or neither); threads <= 256");
+    uint32_t nv = m->n_nodes + 1;
+    L->shapes = malloc(nv * sizeof *L->shapes);
+    L->bufs = malloc(nv * sizeof *L->bufs);
+    L->root = malloc(nv * sizeof *L->root);
+    uint32_t *order = malloc(nv * sizeof *order);
+    et_status st = ET_OK;
+    if (!L->shapes || !L->bufs || !L->root || !order) st = et_fail(err, err_len, ET_ERR_NO_MEMORY, "out of memory while planning");
+    if (st == ET_OK) st = et_graph_infer(m, n, h, w, L->shapes, err, err_len);
+    if (st == ET_OK && et_plan_values(m, L->shapes, L->bufs, L->root) != ET_OK)
+        st = et_fail(err, err_len, ET_ERR_OVERFLOW, "activation sizes overflow for input %zux%zux%zu", n, h, w);
+    if (st == ET_OK) {
+        for (uint32_t v = 0; v < nv; v++) L->naive += L->bufs[v].bytes;
+        L->bound = et_plan_bound(L->bufs, nv, nv);
+        L->pool = et_plan_place(L->bufs, nv, order);
+        size_t slots = 0;
+        for (uint32_t i = 0; i < m->n_nodes; i++)
+            if (m->nodes[i].op == ET_OP_CONCAT) slots += m->nodes[i].n_in;
+        L->concat_slots = slots;
+        L->header = et_align_up(sizeof(et_session)) + et_align_up(nv * sizeof(et_shape)) +
+                    et_align_up(nv * sizeof(float *)) + et_align_up(slots * sizeof(float *));
+        L->weights = 0; /* reference kernels read weights in place */
+        size_t total = ET_ALIGN - 1;
+        if (!et_add_ok(total, L->header, &total) || !et_add_ok(total, L->weights, &total) || !et_add_ok(total, L->pool, &total))
+            st = et_fail(err, err_len, ET_ERR_OVERFLOW, "arena size overflows");
+        L->total = total;
+    }
+    free(order);
+    if (st != ET_OK) layout_free(L);
+    return st;
+}
+
+et_status et_model_plan(const et_model *m, const et_config *cfg, et_plan *out) {
+    if (!m || !out) return ET_ERR_INVALID_ARG;
+    layout L;
+    char err[ET_ERR_LEN];
+    et_status st = layout_compute(m, cfg, &L, err, sizeof err);
+    if (st != ET_OK) return et_model_fail((et_model *)m, st, "%s", err);
+    out->total = L.total;
+    out->header = L.header;
+    out->weights = L.weights;
+    out->activations = L.pool;
+    out->activations_naive = L.naive;
+    out->activations_bound = L.bound;
+    layout_free(&L);
+    return ET_OK;
+}
+
+static void *take(unsigned char **p, size_t bytes) {
+    void *r = *p;
+    *p += et_align_up(bytes);
+    return r;
+}
+
+et_status et_session_prepare(const et_model *m, const et_config *cfg, void *arena, size_t arena_bytes,
+                             et_session **out, size_t *needed) {
+    if (out) *out = NULL;
+    if (!m || !out || !arena) return ET_ERR_INVALID_ARG;
+    layout L;
+    char err[ET_ERR_LEN];
+    et_status st = layout_compute(m, cfg, &L, err, sizeof err);
+    if (st != ET_OK) return et_model_fail((et_model *)m, st, "%s", err);
+    if (needed) *needed = L.total;
+    uintptr_t base = ((uintptr_t)arena + (ET_ALIGN - 1)) & ~(uintptr_t)(ET_ALIGN - 1);
+    size_t lead = (size_t)(base - (uintptr_t)arena);
+    if (arena_bytes < lead || arena_bytes - lead < L.total - (ET_ALIGN - 1)) {
+        layout_free(&L);
+        return et_model_fail((et_model *)m, ET_ERR_ARENA_TOO_SMALL, "arena of %zu bytes is too small: %zu needed", arena_bytes, L.total);
+    }
+    uint32_t nv = m->n_nodes + 1;
+    unsigned char *p = (unsigned char *)base;
+    et_session *s = take(&p, sizeof *s);
+    memset(s, 0, sizeof *s);
+    s->shapes = take(&p, nv * sizeof *s->shapes);
+    s->data = take(&p, nv * sizeof *s->data);
+    s->concat_ptrs = take(&p, L.concat_slots * sizeof *s->concat_ptrs);
+    unsigned char *pool = p + L.weights;
+    for (uint32_t v = 0; v < nv; v++) {
+        s->shapes[v] = L.shapes[v];
+        s->data[v] = (float *)(void *)(pool + L.bufs[L.root[v]].offset);
+    }
+    s->m = m;
+    s->k = et_kernels_best();
+    config_of(m, cfg, &s->batch, &s->h, &s->w, &s->threads);
+    s->n_values = nv;
+    s->magic = SESSION_MAGIC;
+    layout_free(&L);
+    *out = s;
+    return ET_OK;
+}
+
+static int live(const et_session *s) { return s && s->magic == SESSION_MAGIC; }
+
+const char *et_session_error(const et_session *s) { return live(s) ? s->err : "invalid session handle"; }
+size_t et_session_input_count(const et_session *s) { return live(s) ? 1 : 0; }
+size_t et_session_output_count(const et_session *s) { return live(s) ? s->m->n_outputs : 0; }
+
+static void view(const et_session *s, uint32_t v, et_tensor *t) {
+    t->data = s->data[v];
+    t->shape = s->shapes[v];
+    t->name = v ? s->m->nodes[v - 1].name : "input";
+}
+
+et_status et_session_input(et_session *s, size_t i, et_tensor *out) {
+    if (!live(s) || !out) return ET_ERR_INVALID_ARG;
+    if (i != 0) return et_fail(s->err, sizeof s->err, ET_ERR_NOT_FOUND, "input %zu: the model has 1 input", i);
+    view(s, 0, out);
+    return ET_OK;
+}
+
+et_status et_session_output(et_session *s, size_t i, et_tensor *out) {
+    if (!live(s) || !out) return ET_ERR_INVALID_ARG;
+    if (i >= s->m->n_outputs) return et_fail(s->err, sizeof s->err, ET_ERR_NOT_FOUND, "output %zu: the model has %u outputs", i, s->m->n_outputs);
+    view(s, s->m->outputs[i], out);
+    return ET_OK;
+}
+
+static void run_node(et_session *s, uint32_t i, const float **cptr) {
+    const et_node *nd = &s->m->nodes[i];
+    const et_kernels *k = s->k;
+    et_shape xs = s->shapes[nd->in[0]], ys = s->shapes[i + 1];
+    const float *x = s->data[nd->in[0]];
+    float *y = s->data[i + 1];
+    size_t rows = xs.n * xs.h * xs.w;
+    switch (nd->op) {
+    case ET_OP_CONV2D: {
+        et_conv_geom g = {xs.n, xs.h, xs.w, xs.c, ys.h, ys.w, ys.c, nd->kh, nd->kw, nd->sh, nd->sw,
+                          nd->dh, nd->dw, nd->pad_t, nd->pad_l, nd->groups};
+        k->conv2d(&g, x, nd->params[0].data, nd->params[1].count ? nd->params[1].data : NULL, nd->act, y);
+        break;
+    }
+    case ET_OP_LINEAR:
+        k->linear(xs.n, xs.c, ys.c, x, nd->params[0].data, nd->params[1].count ? nd->params[1].data : NULL, nd->act, y);
+        break;
+    case ET_OP_BATCHNORM:
+        k->batchnorm(rows, xs.c, x, nd->params[0].data, nd->params[1].data, nd->params[2].data, nd->params[3].data, nd->eps, y);
+        break;
+    case ET_OP_ACT: k->act(rows * xs.c, nd->act, x, y); break;
+    case ET_OP_ADD: case ET_OP_MUL:
+        k->binary(nd->op == ET_OP_ADD ? ET_BINARY_ADD : ET_BINARY_MUL, xs, x, s->shapes[nd->in[1]], s->data[nd->in[1]], ys, nd->act, y);
+        break;
+    case ET_OP_CONCAT: {
+        size_t cs[ET_MAX_INPUTS];
+        for (uint32_t j = 0; j < nd->n_in; j++) { cptr[j] = s->data[nd->in[j]]; cs[j] = s->shapes[nd->in[j]].c; }
+        k->concat(rows, nd->n_in, cs, cptr, y);
+        break;
+    }
+    case ET_OP_MAXPOOL: case ET_OP_AVGPOOL: {
+        et_pool_geom g = {xs.n, xs.h, xs.w, xs.c, ys.h, ys.w, nd->kh, nd->kw, nd->sh, nd->sw,
+                          nd->pad_t, nd->pad_l, nd->pad_b, nd->pad_r, (int)nd->count_include_pad};
+        (nd->op == ET_OP_MAXPOOL ? k->maxpool : k->avgpool)(&g, x, y);
+        break;
+    }
+    case ET_OP_GLOBAL_AVGPOOL: k->global_avgpool(xs.n, xs.h * xs.w, xs.c, x, y); break;
+    case ET_OP_SOFTMAX: k->softmax(rows, xs.c, x, y); break;
+    default: break; /* flatten, reshape, dropout: views of their input */
+    }
+}
+
+et_status et_session_run(et_session *s) {
+    if (!live(s)) return ET_ERR_INVALID_ARG;
+    const float **cptr = s->concat_ptrs;
+    for (uint32_t i = 0; i < s->m->n_nodes; i++) {
+        run_node(s, i, cptr);
+        if (s->m->nodes[i].op == ET_OP_CONCAT) cptr += s->m->nodes[i].n_in;
+    }
+    return ET_OK;
+}
+
+et_status et_session_run_copy(et_session *s, const float *in, size_t in_count, float *out, size_t out_count) {
+    if (!live(s) || !in || !out) return ET_ERR_INVALID_ARG;
+    size_t want_in = et_shape_count(s->shapes[0]);
+    uint32_t ov = s->m->outputs[0];
+    size_t want_out = et_shape_count(s->shapes[ov]);
+    if (in_count != want_in || out_count != want_out)
+        return et_fail(s->err, sizeof s->err, ET_ERR_SHAPE, "run_copy: got %zu input / %zu output floats, session needs %zu / %zu",
+                       in_count, out_count, want_in, want_out);
+    memcpy(s->data[0], in, want_in * sizeof *in);
+    et_session_run(s);
+    memcpy(out, s->data[ov], want_out * sizeof *out);
+    return ET_OK;
+}

@@ -1,0 +1,19 @@
+#!/bin/sh
+# Run every test program given, sum their "N passed, N failed" lines, and end
+# with the total line. RUNNER (e.g. qemu-aarch64) prefixes each program.
+passed=0; failed=0
+for t in "$@"; do
+    out=$(${RUNNER:-} "$t" 2>&1); rc=$?
+    printf '%s\n' "$out"
+    line=$(printf '%s\n' "$out" | grep -E '[0-9]+ passed, [0-9]+ failed' | tail -n 1)
+    p=$(printf '%s' "$line" | sed -E 's/.* ([0-9]+) passed.*/\1/')
+    f=$(printf '%s' "$line" | sed -E 's/.* ([0-9]+) failed.*/\1/')
+    if [ -z "$line" ]; then
+        echo "$t: crashed or printed no summary (exit $rc)"; p=0; f=1
+    elif [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
+        echo "$t: exit $rc with no failed test"; f=1
+    fi
+    passed=$((passed + p)); failed=$((failed + f))
+done
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]

@@ -1,0 +1,61 @@
+/* edgetune command-line tool: git-style dispatch to one file per subcommand
+ * (tools/cli/cmd_*.c). Only the table of commands and the top-level help
+ * live here; each command parses its own options. */
+#include <stdio.h>
+#include <string.h>
+#include "cli/cli.h"
+
+typedef struct cli_cmd {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    void (*usage)(FILE *f);
+    const char *summary;
+} cli_cmd;
+
+static const cli_cmd commands[] = {
+    {"info", cmd_info, cmd_info_usage, "show a model's layers, parameters, MACs and arena plan"},
+    {"run", cmd_run, cmd_run_usage, "run a model on a .npy input and write the output .npy"},
+};
+#define N_COMMANDS (sizeof commands / sizeof commands[0])
+
+static void usage(FILE *f) {
+    fputs("usage: edgetune [--help] [--version] COMMAND [ARGS]\n\ncommands:\n", f);
+    for (size_t i = 0; i < N_COMMANDS; i++) fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].summary);
+    fputs("\n'edgetune help COMMAND' or 'edgetune COMMAND --help' shows a command's options.\n"
+          "Exit status: 0 ok, 1 runtime error, 2 usage error.\n", f);
+}
+
+static const cli_cmd *find(const char *name) {
+    for (size_t i = 0; i < N_COMMANDS; i++)
+        if (strcmp(commands[i].name, name) == 0) return &commands[i];
+    return NULL;
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2) {
+        usage(stderr);
+        return CLI_USAGE;
+    }
+    const char *a = argv[1];
+    if (cli_is_help(a)) {
+        usage(stdout);
+        return CLI_OK;
+    }
+    if (strcmp(a, "--version") == 0 || strcmp(a, "version") == 0) {
+        printf("edgetune %s\n", et_version());
+        return CLI_OK;
+    }
+    if (strcmp(a, "help") == 0) {
+        if (argc < 3) {
+            usage(stdout);
+            return CLI_OK;
+        }
+        const cli_cmd *c = find(argv[2]);
+        if (!c) return cli_usage_error(NULL, usage, "no help for '%s': not an edgetune command", argv[2]);
+        c->usage(stdout);
+        return CLI_OK;
+    }
+    const cli_cmd *c = find(a);
+    if (!c) return cli_usage_error(NULL, usage, "'%s' is not an edgetune command", a);
+    return c->run(argc - 1, argv + 1);
+}
