@@ -2,17 +2,59 @@
 PORT ?= linux-x86_64
 include ports/$(PORT).mk
 
+# Ports: cross builds get their own directory (build/<port>) so host and
+# cross objects never mix; the host keeps plain build/.
+ifeq ($(PORT),linux-x86_64)
 BUILD ?= build
+else
+BUILD ?= build/$(PORT)
+endif
 PREFIX ?= /usr/local
 OPT ?= -O2
 WARN := -Wall -Wextra -Wpedantic -Werror
-CFLAGS_ALL := -std=c11 $(WARN) $(OPT) -fPIC -D_POSIX_C_SOURCE=200809L -Iinclude -Isrc $(PORT_CFLAGS) $(EXTRA_CFLAGS)
+CFLAGS_ALL := -std=c11 $(WARN) $(OPT) -fPIC -D_POSIX_C_SOURCE=200809L -Iinclude $(PORT_CFLAGS) $(EXTRA_CFLAGS)
 LDLIBS_ALL := -lm -lpthread $(PORT_LDFLAGS) $(EXTRA_LDFLAGS)
 
 LIB_SRCS := $(sort $(wildcard src/*.c src/*/*.c arch/generic/*.c))
+# ---- ARM NEON kernels (issue 4) -------------------------------------------
+# Chosen at build time: any aarch64 compiler (cross or native) gets
+# arch/arm/neon64, since NEON is part of A64; 32-bit ARM gets arch/arm/neon32
+# only when its port enables NEON + VFPv4 (ports/linux-armv7hf.mk).
+ifneq ($(filter aarch64-%,$(shell $(CC) -dumpmachine)),)
+PORT_ARCH_DIRS += arch/arm/neon64
+endif
+PORT_ARCH_DIRS := $(sort $(PORT_ARCH_DIRS))
+LIB_SRCS += $(sort $(foreach d,$(PORT_ARCH_DIRS),$(wildcard $(d)/*.c)))
+ifneq ($(filter arch/arm/neon64,$(PORT_ARCH_DIRS)),)
+CFLAGS_ALL += -DET_HAVE_NEON64=1
+endif
+ifneq ($(filter arch/arm/neon32,$(PORT_ARCH_DIRS)),)
+CFLAGS_ALL += -DET_HAVE_NEON32=1
+endif
+# Explicit targets (a recipe-less pattern rule would not add prerequisites).
+$(patsubst %.c,$(BUILD)/obj/%.o,$(filter arch/arm/%,$(LIB_SRCS))): $(wildcard arch/arm/*.h)
+# ---------------------------------------------------------------------------
+
+# ---- x86 SIMD kernels (issue 3) -------------------------------------------
+# arch/x86 is built when the compiler targets x86-64 (ET_X86=0 turns it off).
+# Only files under arch/x86/avx2 and arch/x86/avx512 get ISA flags, so the rest
+# of the library runs on any x86-64; src/dispatch.c picks a table by CPUID.
+ET_X86 ?= $(if $(filter x86_64-% amd64-%,$(shell $(CC) -dumpmachine)),1,0)
+ifeq ($(ET_X86),1)
+LIB_SRCS += $(sort $(wildcard arch/x86/*.c arch/x86/avx2/*.c arch/x86/avx512/*.c))
+CFLAGS_ALL += -DET_HAVE_X86=1
+endif
+X86_AVX2_FLAGS := -mavx2 -mfma -mf16c
+X86_AVX512_FLAGS := -mavx2 -mfma -mf16c -mavx512f -mavx512bw -mavx512dq -mavx512vl
+$(BUILD)/obj/arch/x86/avx2/%.o: CFLAGS_ALL += $(X86_AVX2_FLAGS) -O3
+$(BUILD)/obj/arch/x86/avx512/%.o: CFLAGS_ALL += $(X86_AVX512_FLAGS) -O3
+$(BUILD)/obj/arch/x86/%.o: $(wildcard arch/x86/*.h)
+# ---------------------------------------------------------------------------
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
 CLI_SRCS := $(sort $(wildcard tools/cli/*.c))
 CLI_OBJS := $(CLI_SRCS:%.c=$(BUILD)/obj/%.o)
+# (issue 3) `edgetune bench` reports % of the FMA peak tools/bench/fma_peak.c measures.
+CLI_OBJS += $(BUILD)/obj/tools/bench/fma_peak.o
 ZOO_SRCS := $(sort $(wildcard tools/zoo/*.c))
 ZOO_OBJS := $(ZOO_SRCS:%.c=$(BUILD)/obj/%.o)
 TEST_SRCS := $(sort $(wildcard tests/test_*.c))
@@ -25,7 +67,7 @@ cli: $(BUILD)/edgetune
 
 $(BUILD)/obj/%.o: %.c include/edgetune.h $(wildcard src/*.h src/*/*.h tools/*/*.h)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) -Itools -c $< -o $@
+	$(CC) $(CFLAGS_ALL) $(INC_$(firstword $(subst /, ,$*))) -c $< -o $@
 
 $(BUILD)/libedgetune.a: $(LIB_OBJS)
 	@mkdir -p $(dir $@)
@@ -35,19 +77,24 @@ $(BUILD)/libedgetune.so: $(LIB_OBJS)
 	$(CC) -shared -o $@ $^ $(LDLIBS_ALL)
 
 $(BUILD)/edgetune: $(CLI_OBJS) $(ZOO_OBJS) $(BUILD)/libedgetune.a
-	$(CC) -o $@ $(CLI_OBJS) $(ZOO_OBJS) $(BUILD)/libedgetune.a $(LDLIBS_ALL)
+	$(CC) -o $@ $(CLI_OBJS) $(ZOO_OBJS) $(BUILD)/libedgetune.a $(LDLIBS_ALL) $(PORT_EXE_LDFLAGS)
 
 $(BUILD)/mkmodel: $(BUILD)/obj/tools/mkmodel.o $(ZOO_OBJS) $(BUILD)/libedgetune.a
-	$(CC) -o $@ $^ $(LDLIBS_ALL)
+	$(CC) -o $@ $^ $(LDLIBS_ALL) $(PORT_EXE_LDFLAGS)
+
+# The library sees its own internal headers; tools see only include/ and tools/.
+INC_src := -Isrc
+INC_arch := -Isrc
+INC_tools := -Itools
 
 # test_alloc counts heap calls by wrapping malloc/calloc/realloc/free.
 WRAP_test_alloc := -Wl,--wrap=malloc -Wl,--wrap=calloc -Wl,--wrap=realloc -Wl,--wrap=free
 $(BUILD)/tests/%: tests/%.c tests/harness.h $(ZOO_OBJS) $(BUILD)/libedgetune.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) -Itools -Itests -o $@ $< $(ZOO_OBJS) $(BUILD)/libedgetune.a $(LDLIBS_ALL) $(WRAP_$*)
+	$(CC) $(CFLAGS_ALL) -Isrc -Itools -Itests -o $@ $< $(ZOO_OBJS) $(BUILD)/libedgetune.a $(LDLIBS_ALL) $(WRAP_$*) $(PORT_EXE_LDFLAGS)
 
-test: $(TESTS) $(BUILD)/edgetune
-	@RUNNER="$(RUNNER)" ET_BUILD="$(BUILD)" sh tests/run.sh $(TESTS)
+test: $(TESTS) $(BUILD)/edgetune $(BUILD)/mkmodel
+	@RUNNER="$(RUNNER)" ET_RUNNER="$(RUNNER)" ET_BUILD="$(BUILD)" sh tests/run.sh $(TESTS)
 
 # The whole suite under AddressSanitizer + UndefinedBehaviorSanitizer.
 SAN := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
@@ -71,3 +118,45 @@ install: lib cli
 
 clean:
 	rm -rf $(BUILD)
+
+# ---------------------------------------------------------------------------
+# Ports: cross builds, tests under qemu-user, sizes and llvm-mca estimates.
+# See docs/PORTING.md. Each port's toolchain, flags and RUNNER live in
+# ports/<port>.mk; these targets only loop over the ports.
+CROSS_PORTS := linux-aarch64 linux-armv7hf linux-riscv64
+.PHONY: test-cross size mca
+
+# Builds the whole suite per port and runs it under the port's RUNNER. Every
+# port runs even when one fails, so one log shows them all; the exit status
+# is non-zero if any failed. Tests see ET_RUNNER (non-empty under qemu) and
+# may scale their sizes down with it.
+test-cross:
+	@fail=0; for p in $(CROSS_PORTS); do \
+	  echo "== $$p: build"; \
+	  $(MAKE) --no-print-directory -s PORT=$$p all || { echo "$$p: build failed"; fail=1; continue; }; \
+	  echo "== $$p: test under $$($(MAKE) --no-print-directory -s PORT=$$p print-runner)"; \
+	  $(MAKE) --no-print-directory -s PORT=$$p test || fail=1; \
+	done; exit $$fail
+
+.PHONY: print-runner
+print-runner:
+	@echo "$(RUNNER)"
+
+# Stripped static library size per port (host first); builds what is missing.
+size:
+	@for p in linux-x86_64 $(CROSS_PORTS); do \
+	  $(MAKE) --no-print-directory -s PORT=$$p lib >/dev/null || exit 1; \
+	  sh tools/mca/size.sh "$$p" "$$($(MAKE) --no-print-directory -s PORT=$$p print-build)" \
+	    "$$($(MAKE) --no-print-directory -s PORT=$$p print-strip)" || exit 1; \
+	done
+
+.PHONY: print-build print-strip
+print-build:
+	@echo "$(BUILD)"
+print-strip:
+	@echo "$(STRIP)"
+
+# llvm-mca throughput of the NEON GEMM and depthwise inner loops on
+# Cortex-A53/A72/A76 against each core's FMA peak (tools/mca/run.sh).
+mca:
+	@sh tools/mca/run.sh

@@ -34,7 +34,8 @@ typedef enum et_status {
     ET_ERR_VERSION,         /* file written by an incompatible format version */
     ET_ERR_OVERFLOW,        /* a size computation would overflow size_t */
     ET_ERR_STATE,           /* API called out of order (e.g. run before prepare) */
-    ET_ERR_NOT_FOUND        /* a named node, tensor or key does not exist */
+    ET_ERR_NOT_FOUND,       /* a named node, tensor or key does not exist */
+    ET_ERR_NUMERIC          /* a loss or gradient is NaN/Inf: nothing was updated */
 } et_status;
 
 /* Static string naming a status ("ET_ERR_SHAPE: shape mismatch"). */
@@ -156,6 +157,15 @@ void et_model_free(et_model *m);
  * Returns a new model with owned weights; m is unchanged. */
 et_status et_model_fold(const et_model *m, et_model **out);
 
+/* Deep copy; every weight of the copy is owned by it. */
+et_status et_model_clone(const et_model *m, et_model **out);
+
+/* Weights of node `node`, slot `slot` (conv2d/linear: 0 weight, 1 bias;
+ * batchnorm: 0 gamma, 1 beta, 2 mean, 3 var). count 0 means absent. */
+et_status et_model_param(const et_model *m, size_t node, size_t slot, const float **data, size_t *count);
+/* Replace them with a copy of data (count must match the slot's size). */
+et_status et_model_set_param(et_model *m, size_t node, size_t slot, const float *data, size_t count);
+
 /* Introspection. */
 size_t et_model_node_count(const et_model *m);
 size_t et_model_param_count(const et_model *m); /* number of scalars in all weights */
@@ -249,11 +259,46 @@ et_status et_builder_finish(et_builder *b, et_model **out);
 
 /* ------------------------------------------------------------ sessions */
 
+/* Instruction-set level of the kernels a session uses. AUTO picks the
+ * ET_ISA environment variable (generic|avx2|avx512) when set, else the best
+ * level this CPU and build support. Forcing a level the CPU lacks gives
+ * ET_ERR_UNSUPPORTED. */
+typedef enum et_isa {
+    ET_ISA_AUTO = 0,
+    ET_ISA_GENERIC,     /* the plain-C reference kernels */
+    ET_ISA_AVX2,        /* x86-64 AVX2 + FMA */
+    ET_ISA_AVX512,      /* x86-64 AVX-512 F/BW/DQ/VL */
+    ET_ISA_COUNT
+} et_isa;
+
+/* "generic", "avx2", "avx512" ("auto" for ET_ISA_AUTO). */
+const char *et_isa_name(et_isa isa);
+/* The best level this CPU and build support (ignores ET_ISA). */
+et_isa et_isa_best(void);
+
+/* A pool of worker threads, created once and shared by any number of
+ * sessions (their runs take turns). threads counts the caller: 1 creates no
+ * thread. Idle workers block; they never spin for long. */
+typedef struct et_threadpool et_threadpool;
+et_status et_threadpool_create(size_t threads, et_threadpool **out);
+size_t et_threadpool_threads(const et_threadpool *p);
+/* Joins the workers. No session may be running on the pool. */
+void et_threadpool_free(et_threadpool *p);
+
 typedef struct et_config {
     size_t batch;          /* 0 means 1 */
     size_t height, width;  /* 0 means the model's default input size */
     size_t threads;        /* 0 means 1 */
 } et_config;
+
+/* Execution options beyond et_config (a separate struct so that existing
+ * positional et_config initialisers keep compiling). Zero-initialise it. */
+typedef struct et_exec_options {
+    et_isa isa;            /* kernel level; ET_ISA_AUTO (0) by default */
+    et_threadpool *pool;   /* workers for run; NULL runs on the caller's thread.
+                              At most cfg->threads of its threads are used;
+                              results are bit-identical for any count. */
+} et_exec_options;
 
 typedef struct et_session et_session;
 
@@ -279,6 +324,14 @@ et_status et_model_plan(const et_model *m, const et_config *cfg, et_plan *out);
 et_status et_session_prepare(const et_model *m, const et_config *cfg, void *arena,
                              size_t arena_bytes, et_session **out, size_t *needed);
 
+/* The same two calls with execution options (NULL: defaults). The plan
+ * depends on opt->isa (packed weight sizes differ per kernel level). */
+et_status et_model_plan_ex(const et_model *m, const et_config *cfg, const et_exec_options *opt, et_plan *out);
+et_status et_session_prepare_ex(const et_model *m, const et_config *cfg, const et_exec_options *opt,
+                                void *arena, size_t arena_bytes, et_session **out, size_t *needed);
+/* Attach (or with NULL detach) a thread pool after prepare. */
+et_status et_session_set_threadpool(et_session *s, et_threadpool *pool);
+
 /* Input/output tensors inside the arena: write inputs there, then run. */
 size_t et_session_input_count(const et_session *s);
 size_t et_session_output_count(const et_session *s);
@@ -293,6 +346,13 @@ et_status et_session_run_copy(et_session *s, const float *in, size_t in_count,
                               float *out, size_t out_count);
 
 const char *et_session_error(const et_session *s);
+
+/* Name of the kernel level the session runs ("generic", "avx2", "avx512"). */
+const char *et_session_isa(const et_session *s);
+
+/* Run once, writing each node's wall time in seconds to node_seconds[i]
+ * (n must be the model's node count). For benchmarks; allocates nothing. */
+et_status et_session_run_profiled(et_session *s, double *node_seconds, size_t n);
 
 /* ------------------------------------------------------------ .npy I/O */
 
@@ -311,6 +371,134 @@ et_status et_npy_read_buffer(const void *buf, size_t len, et_array *out, char *e
 et_status et_npy_read_file(const char *path, et_array *out, char *err, size_t err_len);
 et_status et_npy_write_file(const char *path, const float *data, const size_t *dims, size_t ndim);
 void et_array_free(et_array *a);
+
+/* ------------------------------------------------------------ training
+ * A trainer lives entirely in a caller arena, like a session. Layers split
+ * into ordered parameter groups (by default one per conv/linear together with
+ * the batchnorm that follows it). Frozen groups run as inference and keep
+ * nothing; backward stops at the first trainable layer. */
+
+typedef enum et_loss_kind {
+    ET_LOSS_SOFTMAX_CE = 0,  /* targets: int32 class ids [batch] */
+    ET_LOSS_BCE_LOGITS,      /* targets: float 0/1 [batch][classes] (multi-label) */
+    ET_LOSS_MSE,             /* targets: float, same shape as the output */
+    ET_LOSS_L1
+} et_loss_kind;
+
+typedef enum et_optim_kind { ET_OPTIM_SGD = 0, ET_OPTIM_ADAM, ET_OPTIM_ADAMW, ET_OPTIM_RMSPROP } et_optim_kind;
+
+typedef enum et_bn_mode {
+    ET_BN_TRAIN = 0,  /* batch statistics, running stats updated (PyTorch train()) */
+    ET_BN_FROZEN      /* running statistics used and kept */
+} et_bn_mode;
+
+typedef enum et_train_scope {
+    ET_SCOPE_ALL = 0,   /* every parameter of the unfrozen groups */
+    ET_SCOPE_BIAS_ONLY, /* TinyTL-style: biases of the whole network + the last group */
+    ET_SCOPE_BN_ONLY    /* batchnorm affine of the whole network + the last group */
+} et_train_scope;
+
+typedef struct et_optim_config {
+    et_optim_kind kind;
+    float lr;             /* learning rate of the last group */
+    float lr_lo;          /* > 0: rates spread geometrically from lr_lo (first
+                             trainable group) to lr (last), fastai's slice(lo, hi) */
+    float momentum;       /* SGD and RMSprop momentum */
+    float dampening;      /* SGD */
+    int nesterov;         /* SGD */
+    float beta1, beta2;   /* Adam/AdamW; RMSprop uses beta2 as its smoothing alpha */
+    float eps;
+    int centered;         /* RMSprop */
+    float weight_decay;
+    int decay_bn_and_bias;/* 0 (default): no weight decay on batchnorm and bias parameters */
+    float clip_norm;      /* > 0: clip the global gradient norm */
+    float clip_value;     /* > 0: clip each gradient element to [-v, v] */
+} et_optim_config;
+
+typedef struct et_train_config {
+    size_t batch, height, width, threads;  /* as et_config */
+    et_loss_kind loss;
+    float label_smoothing;                 /* softmax CE only */
+    const float *class_weights;            /* softmax CE only; [classes] or NULL */
+    et_optim_config optim;
+    int freeze_to;         /* 0: all groups train; n > 0: groups [0, n) frozen;
+                              n < 0: all but the last -n groups frozen (fastai) */
+    et_bn_mode bn_mode;
+    int train_bn;          /* batchnorm affine trains inside frozen groups too */
+    et_train_scope scope;
+    size_t accum_steps;    /* optimizer step every accum_steps batches (0 = 1) */
+    uint64_t seed;         /* dropout masks */
+    const char *const *group_cuts; /* optional: node names where a new group starts */
+    size_t n_group_cuts;
+} et_train_config;
+
+/* Fill cfg with fastai-like defaults: Adam(0.9, 0.99, eps 1e-5), lr 1e-3,
+ * weight decay 0.01, softmax CE, batch 16, train-mode BN, freeze_to -1. */
+void et_train_config_default(et_train_config *cfg);
+
+typedef struct et_trainer et_trainer;
+
+/* Exact arena bytes to train m with cfg (total, and activations planned vs
+ * naive vs bound; weights = trainable master weights + gradients + optimizer
+ * state). */
+et_status et_model_plan_train(const et_model *m, const et_train_config *cfg, et_plan *out);
+
+/* Lay out a trainer in arena. Trainable weights are copied into the arena;
+ * m is not modified and must outlive the trainer. */
+et_status et_trainer_prepare(const et_model *m, const et_train_config *cfg, void *arena,
+                             size_t arena_bytes, et_trainer **out, size_t *needed);
+
+/* One batch: forward, loss, backward, and (every accum_steps batches) an
+ * optimizer step. x: [batch][h][w][c] NHWC. Allocates nothing. A non-finite
+ * loss or gradient changes no weight and returns ET_ERR_NUMERIC. */
+et_status et_trainer_step(et_trainer *t, const float *x, const void *targets, float *loss);
+
+/* Forward only, in evaluation mode (running BN statistics, no dropout):
+ * writes [batch][classes] outputs and, if targets given, the loss. */
+et_status et_trainer_eval(et_trainer *t, const float *x, const void *targets, float *out, float *loss);
+
+/* Learning rate of the last group and momentum (SGD/RMSprop momentum, Adam
+ * beta1) for the next steps: what a schedule changes every step. The other
+ * groups keep their ratio to the last one. */
+et_status et_trainer_set_lr(et_trainer *t, float lr, float momentum);
+
+size_t et_trainer_group_count(const et_trainer *t);
+/* Group g: its first node's name, whether it trains, and its current lr. */
+et_status et_trainer_group(const et_trainer *t, size_t g, const char **first_node, int *trainable, float *lr);
+uint64_t et_trainer_steps(const et_trainer *t);  /* optimizer steps taken */
+
+/* A new model holding the current (trained) weights and running statistics. */
+et_status et_trainer_export(const et_trainer *t, et_model **out);
+const char *et_trainer_error(const et_trainer *t);
+
+/* Replace the last linear layer with one of `classes` outputs, Kaiming-uniform
+ * initialised from seed (bias zero). Labels are dropped unless classes match. */
+et_status et_model_new_head(const et_model *m, size_t classes, uint64_t seed, et_model **out);
+
+
+/* ------------------------------------------------------------ ONNX import/export */
+
+/* Options for ONNX import. Zeroed means: sizes from the model, fold BN. */
+typedef struct et_onnx_options {
+    size_t input_n, input_c, input_h, input_w; /* fix a dynamic input (0: from the model) */
+    int keep_bn;      /* keep BatchNormalization nodes (and activations) unfolded */
+    int all_errors;   /* on failure write every problem found to err, one per line */
+} et_onnx_options;
+
+/* Convert an ONNX ModelProto (opsets 9..18, float32 CNNs) into a model with
+ * NHWC activations and source_layout NCHW. opt may be NULL. Errors name the
+ * node, the op and what is unsupported, or the byte offset of malformed data. */
+et_status et_onnx_import_buffer(const void *buf, size_t len, const et_onnx_options *opt,
+                                et_model **out, char *err, size_t err_len);
+et_status et_onnx_import_file(const char *path, const et_onnx_options *opt,
+                              et_model **out, char *err, size_t err_len);
+
+/* Write m as an ONNX model (opset 13, NCHW input and outputs, current weights).
+ * With buf NULL only *len_out is set. */
+et_status et_onnx_export_buffer(const et_model *m, void *buf, size_t cap, size_t *len_out,
+                                char *err, size_t err_len);
+/* Written atomically (temporary file, fsync, rename). */
+et_status et_onnx_export_file(const et_model *m, const char *path, char *err, size_t err_len);
 
 #ifdef __cplusplus
 }

@@ -3,3 +3,7 @@ CC ?= cc
 PORT_CFLAGS ?=
 PORT_LDFLAGS ?=
 RUNNER ?=
+# Used by `make size`.
+STRIP ?= strip
+# Executables link like the libraries (dynamically) on the host.
+PORT_EXE_LDFLAGS ?=

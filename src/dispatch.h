@@ -1,13 +1,50 @@
 /* The one dispatch table between the portable core and the kernels: the
- * executor calls ops only through it. Selecting SIMD kernels (arch/) later
- * means filling this table differently; nothing else in src/ changes. */
+ * executor calls ops only through it. SIMD tables from arch/ are selected in
+ * dispatch.c (CPUID on x86, build time elsewhere); nothing else in src/ knows them. */
 #ifndef ET_DISPATCH_H
 #define ET_DISPATCH_H
 
 #include "ops/ops.h"
 
+/* ---------------------------------------------------------------------------
+ * Convolution-like ops (conv2d of any geometry, and linear as a 1x1 conv over
+ * N x 1 x 1 x in) go through an et_conv_impl chosen per node at prepare time.
+ * The contract a kernel set (x86, NEON, ...) must keep:
+ *   - pack_bytes(g): bytes of prepacked weights (multiple of ET_ALIGN is not
+ *     required; the session aligns each node's block to ET_ALIGN). 0 means the
+ *     impl reads the model's weights in place and pack is not called.
+ *   - pack(g, w, bias, dst): write the packed form (w in OHWI, bias may be
+ *     NULL) into dst, which is ET_ALIGN-aligned and pack_bytes long.
+ *   - scratch_bytes(g): bytes of scratch one worker needs during run.
+ *   - tasks(g): number of independent work units of one run.
+ *   - run(a, t0, t1, scratch): compute units [t0, t1). Every output element
+ *     must be produced by the same arithmetic whatever [t0, t1) ranges the
+ *     units are split into: this is what makes results bit-identical for any
+ *     thread count. run never allocates, prints or fails.
+ * --------------------------------------------------------------------------- */
+typedef struct et_conv_args {
+    const et_conv_geom *g;
+    const float *x;
+    const void *packed;       /* pack's output, or NULL when pack_bytes is 0 */
+    const float *w, *bias;    /* the model's weights (OHWI) and bias (may be NULL) */
+    et_act act;
+    float *y;
+} et_conv_args;
+
+typedef struct et_conv_impl {
+    const char *name;         /* kernel name, et_<dtype>_<op>_<tile>__<isa> */
+    size_t (*pack_bytes)(const et_conv_geom *g);
+    void (*pack)(const et_conv_geom *g, const float *w, const float *bias, void *dst);
+    size_t (*scratch_bytes)(const et_conv_geom *g);
+    size_t (*tasks)(const et_conv_geom *g);
+    void (*run)(const et_conv_args *a, size_t t0, size_t t1, void *scratch);
+} et_conv_impl;
+
+/* Instruction-set levels a table is built for (mirrors the public et_isa). */
 typedef struct et_kernels {
     const char *isa;
+    /* Whole-op kernels with the reference signatures (ops/ops.h). The
+     * training code calls these directly. */
     void (*conv2d)(const et_conv_geom *g, const float *x, const float *w, const float *bias, et_act act, float *y);
     void (*linear)(size_t n, size_t in, size_t out, const float *x, const float *w, const float *bias, et_act act, float *y);
     void (*batchnorm)(size_t rows, size_t c, const float *x, const float *gamma, const float *beta,
@@ -20,11 +57,22 @@ typedef struct et_kernels {
     void (*avgpool)(const et_pool_geom *g, const float *x, float *y);
     void (*global_avgpool)(size_t n, size_t hw, size_t c, const float *x, float *y);
     void (*softmax)(size_t rows, size_t c, const float *x, float *y);
+    /* The implementation for one conv geometry; never NULL (a table falls
+     * back to the reference impl, et_conv_impl_ref). */
+    const et_conv_impl *(*conv_select)(const et_conv_geom *g);
 } et_kernels;
 
 /* The reference (generic C) table; always present. */
 const et_kernels *et_kernels_generic(void);
-/* The best table for this CPU and build. */
+/* The best table for this CPU and build (ET_ISA in the environment is not
+ * consulted here; see et_kernels_for). */
 const et_kernels *et_kernels_best(void);
+/* The table for a public et_isa level: ET_ISA_AUTO means the ET_ISA
+ * environment variable if set, else the best. NULL (and a message in err)
+ * when the level is unknown or this CPU/build cannot run it. */
+const et_kernels *et_kernels_for(int isa, char *err, size_t err_len);
+
+/* The reference conv impl: one task, weights read in place, no scratch. */
+const et_conv_impl *et_conv_impl_ref(void);
 
 #endif

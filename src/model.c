@@ -275,3 +275,28 @@ et_status et_model_clone(const et_model *m, et_model **out) {
     *out = c;
     return ET_OK;
 }
+
+et_status et_model_param(const et_model *m, size_t node, size_t slot, const float **data, size_t *count) {
+    if (!m || !data || !count) return ET_ERR_INVALID_ARG;
+    if (node >= m->n_nodes || slot >= m->nodes[node].n_params)
+        return et_model_fail((et_model *)m, ET_ERR_NOT_FOUND, "node %zu has no parameter slot %zu", node, slot);
+    *data = m->nodes[node].params[slot].data;
+    *count = m->nodes[node].params[slot].count;
+    return ET_OK;
+}
+
+et_status et_model_set_param(et_model *m, size_t node, size_t slot, const float *data, size_t count) {
+    if (!m || (!data && count)) return ET_ERR_INVALID_ARG;
+    if (node >= m->n_nodes || slot >= m->nodes[node].n_params)
+        return et_model_fail(m, ET_ERR_NOT_FOUND, "node %zu has no parameter slot %zu", node, slot);
+    et_node *nd = &m->nodes[node];
+    size_t want = et_node_param_expected(nd, (uint32_t)slot, m->shapes[nd->in[0]].c);
+    int optional_bias = slot == 1 && nd->op != ET_OP_BATCHNORM && count == 0;
+    if (count != want && !optional_bias)
+        return et_model_fail(m, ET_ERR_SHAPE, "node %zu '%s': slot %zu takes %zu values, got %zu", node, nd->name, slot, want, count);
+    et_param fresh;
+    if (et_param_copy(&fresh, data, count) != ET_OK) return et_model_fail(m, ET_ERR_NO_MEMORY, "out of memory");
+    if (nd->params[slot].owned) free((void *)nd->params[slot].data);
+    nd->params[slot] = fresh;
+    return ET_OK;
+}

@@ -119,9 +119,6 @@ et_status et_model_validate(et_model *m);
 /* Attribute, input-id and param-slot checks of one node (no shapes). */
 et_status et_graph_check_node(const et_node *nd, uint32_t i, char *err, size_t err_len);
 
-/* Deep copy with every param owned by the copy. */
-et_status et_model_clone(const et_model *m, et_model **out);
-
 /* True when node i's output is a view of its first input (no copy). */
 int et_node_is_view(const et_node *nd);
 

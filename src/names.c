@@ -19,6 +19,7 @@ const char *et_status_str(et_status s) {
     case ET_ERR_OVERFLOW: return "ET_ERR_OVERFLOW: size overflow";
     case ET_ERR_STATE: return "ET_ERR_STATE: call out of order";
     case ET_ERR_NOT_FOUND: return "ET_ERR_NOT_FOUND: not found";
+    case ET_ERR_NUMERIC: return "ET_ERR_NUMERIC: non-finite loss or gradient";
     }
     return "ET_ERR_?: unknown status";
 }

@@ -3,8 +3,10 @@
  * table. Nothing here allocates after prepare; no kernels here. */
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include "dispatch.h"
 #include "plan.h"
+#include "threadpool.h"
 
 #define SESSION_MAGIC 0x45545353u /* "ETSS": catches stale or foreign handles */
 
@@ -17,21 +19,49 @@ struct et_session {
     et_shape *shapes;         /* n_values, in the arena */
     float **data;             /* n_values, in the arena */
     const float **concat_ptrs;/* one slot per concat input, in the arena */
+    const et_conv_impl **impl;/* n_nodes: kernel of each conv/linear node, else NULL */
+    const void **packed;      /* n_nodes: its prepacked weights in the arena */
+    unsigned char *scratch;   /* threads x scratch_stride bytes, in the arena */
+    size_t scratch_stride;
+    et_threadpool *pool;
     char err[ET_ERR_LEN];
 };
 
 /* Sizes of the arena's parts for one configuration. */
 typedef struct layout {
     size_t header, concat_slots, weights, pool, naive, bound, total;
+    size_t scratch_stride, threads;
+    const et_kernels *k;
     et_shape *shapes;
     et_buf *bufs;
     uint32_t *root;
+    const et_conv_impl **impl; /* n_nodes */
+    size_t *pack_off;          /* n_nodes: offset in the weights region */
 } layout;
 
 static void layout_free(layout *L) {
     free(L->shapes);
     free(L->bufs);
     free(L->root);
+    free(L->impl);
+    free(L->pack_off);
+}
+
+/* Conv geometry of a conv2d node, or of a linear node as a 1x1 conv over
+ * N x 1 x 1 x in (same OHWI weight layout, so both share the GEMM kernels). */
+static int conv_geom_of(const et_node *nd, et_shape xs, et_shape ys, et_conv_geom *g) {
+    if (nd->op == ET_OP_CONV2D) {
+        et_conv_geom c = {xs.n, xs.h, xs.w, xs.c, ys.h, ys.w, ys.c, nd->kh, nd->kw, nd->sh, nd->sw,
+                          nd->dh, nd->dw, nd->pad_t, nd->pad_l, nd->groups};
+        *g = c;
+        return 1;
+    }
+    if (nd->op == ET_OP_LINEAR) {
+        et_conv_geom c = {xs.n, 1, 1, xs.c, 1, 1, ys.c, 1, 1, 1, 1, 1, 1, 0, 0, 1};
+        *g = c;
+        return 1;
+    }
+    return 0;
 }
 
 static et_status config_of(const et_model *m, const et_config *cfg, size_t *n, size_t *h, size_t *w, size_t *t) {
@@ -46,32 +76,67 @@ static et_status config_of(const et_model *m, const et_config *cfg, size_t *n, s
     return ET_OK;
 }
 
-static et_status layout_compute(const et_model *m, const et_config *cfg, layout *L, char *err, size_t err_len) {
+/* Picks each conv/linear node's kernel and sums packed weights and the
+ * largest per-worker scratch. */
+static et_status layout_kernels(const et_model *m, layout *L, char *err, size_t err_len) {
+    size_t off = 0, scratch = 0;
+    for (uint32_t i = 0; i < m->n_nodes; i++) {
+        const et_node *nd = &m->nodes[i];
+        et_conv_geom g;
+        L->impl[i] = NULL;
+        L->pack_off[i] = 0;
+        if (!conv_geom_of(nd, L->shapes[nd->in[0]], L->shapes[i + 1], &g)) continue;
+        const et_conv_impl *ci = L->k->conv_select(&g);
+        size_t pb = ci->pack_bytes(&g), sb = ci->scratch_bytes(&g);
+        L->impl[i] = ci;
+        L->pack_off[i] = off;
+        if (pb > (size_t)-1 / 2 || !et_add_ok(off, et_align_up(pb), &off))
+            return et_fail(err, err_len, ET_ERR_OVERFLOW, "node '%s': packed weights overflow", nd->name);
+        if (sb > scratch) scratch = sb;
+    }
+    L->weights = off;
+    if (scratch > (size_t)-1 / 2 / L->threads) return et_fail(err, err_len, ET_ERR_OVERFLOW, "scratch size overflows");
+    L->scratch_stride = et_align_up(scratch);
+    return ET_OK;
+}
+
+static et_status layout_compute(const et_model *m, const et_config *cfg, const et_exec_options *opt, layout *L,
+                                char *err, size_t err_len) {
     size_t n, h, w, t;
     memset(L, 0, sizeof *L);
     if (config_of(m, cfg, &n, &h, &w, &t) != ET_OK)
         return et_fail(err, err_len, ET_ERR_INVALID_ARG, "config: set both height and width (or neither); threads <= 256");
+    L->threads = t;
+    L->k = et_kernels_for(opt ? (int)opt->isa : ET_ISA_AUTO, err, err_len);
+    if (!L->k) return opt && (opt->isa <= ET_ISA_AUTO || opt->isa >= ET_ISA_COUNT) ? ET_ERR_INVALID_ARG : ET_ERR_UNSUPPORTED;
     uint32_t nv = m->n_nodes + 1;
     L->shapes = malloc(nv * sizeof *L->shapes);
     L->bufs = malloc(nv * sizeof *L->bufs);
     L->root = malloc(nv * sizeof *L->root);
+    L->impl = malloc(nv * sizeof *L->impl);
+    L->pack_off = malloc(nv * sizeof *L->pack_off);
     uint32_t *order = malloc(nv * sizeof *order);
     et_status st = ET_OK;
-    if (!L->shapes || !L->bufs || !L->root || !order) st = et_fail(err, err_len, ET_ERR_NO_MEMORY, "out of memory while planning");
+    if (!L->shapes || !L->bufs || !L->root || !order || !L->impl || !L->pack_off)
+        st = et_fail(err, err_len, ET_ERR_NO_MEMORY, "out of memory while planning");
     if (st == ET_OK) st = et_graph_infer(m, n, h, w, L->shapes, err, err_len);
     if (st == ET_OK && et_plan_values(m, L->shapes, L->bufs, L->root) != ET_OK)
         st = et_fail(err, err_len, ET_ERR_OVERFLOW, "activation sizes overflow for input %zux%zux%zu", n, h, w);
+    if (st == ET_OK) st = layout_kernels(m, L, err, err_len);
     if (st == ET_OK) {
+        /* worker scratch is live during every step: it adds to all three figures */
+        size_t scratch = L->threads * L->scratch_stride;
         for (uint32_t v = 0; v < nv; v++) L->naive += L->bufs[v].bytes;
-        L->bound = et_plan_bound(L->bufs, nv, nv);
-        L->pool = et_plan_place(L->bufs, nv, order);
+        L->naive += scratch;
+        L->bound = et_plan_bound(L->bufs, nv, nv) + scratch;
+        L->pool = et_plan_place(L->bufs, nv, order) + scratch;
         size_t slots = 0;
         for (uint32_t i = 0; i < m->n_nodes; i++)
             if (m->nodes[i].op == ET_OP_CONCAT) slots += m->nodes[i].n_in;
         L->concat_slots = slots;
         L->header = et_align_up(sizeof(et_session)) + et_align_up(nv * sizeof(et_shape)) +
-                    et_align_up(nv * sizeof(float *)) + et_align_up(slots * sizeof(float *));
-        L->weights = 0; /* reference kernels read weights in place */
+                    et_align_up(nv * sizeof(float *)) + et_align_up(slots * sizeof(float *)) +
+                    2 * et_align_up(nv * sizeof(void *));
         size_t total = ET_ALIGN - 1;
         if (!et_add_ok(total, L->header, &total) || !et_add_ok(total, L->weights, &total) || !et_add_ok(total, L->pool, &total))
             st = et_fail(err, err_len, ET_ERR_OVERFLOW, "arena size overflows");
@@ -83,10 +148,14 @@ static et_status layout_compute(const et_model *m, const et_config *cfg, layout 
 }
 
 et_status et_model_plan(const et_model *m, const et_config *cfg, et_plan *out) {
+    return et_model_plan_ex(m, cfg, NULL, out);
+}
+
+et_status et_model_plan_ex(const et_model *m, const et_config *cfg, const et_exec_options *opt, et_plan *out) {
     if (!m || !out) return ET_ERR_INVALID_ARG;
     layout L;
     char err[ET_ERR_LEN];
-    et_status st = layout_compute(m, cfg, &L, err, sizeof err);
+    et_status st = layout_compute(m, cfg, opt, &L, err, sizeof err);
     if (st != ET_OK) return et_model_fail((et_model *)m, st, "%s", err);
     out->total = L.total;
     out->header = L.header;
@@ -106,11 +175,16 @@ static void *take(unsigned char **p, size_t bytes) {
 
 et_status et_session_prepare(const et_model *m, const et_config *cfg, void *arena, size_t arena_bytes,
                              et_session **out, size_t *needed) {
+    return et_session_prepare_ex(m, cfg, NULL, arena, arena_bytes, out, needed);
+}
+
+et_status et_session_prepare_ex(const et_model *m, const et_config *cfg, const et_exec_options *opt,
+                                void *arena, size_t arena_bytes, et_session **out, size_t *needed) {
     if (out) *out = NULL;
     if (!m || !out || !arena) return ET_ERR_INVALID_ARG;
     layout L;
     char err[ET_ERR_LEN];
-    et_status st = layout_compute(m, cfg, &L, err, sizeof err);
+    et_status st = layout_compute(m, cfg, opt, &L, err, sizeof err);
     if (st != ET_OK) return et_model_fail((et_model *)m, st, "%s", err);
     if (needed) *needed = L.total;
     uintptr_t base = ((uintptr_t)arena + (ET_ALIGN - 1)) & ~(uintptr_t)(ET_ALIGN - 1);
@@ -126,13 +200,29 @@ et_status et_session_prepare(const et_model *m, const et_config *cfg, void *aren
     s->shapes = take(&p, nv * sizeof *s->shapes);
     s->data = take(&p, nv * sizeof *s->data);
     s->concat_ptrs = take(&p, L.concat_slots * sizeof *s->concat_ptrs);
-    unsigned char *pool = p + L.weights;
+    s->impl = take(&p, nv * sizeof *s->impl);
+    s->packed = take(&p, nv * sizeof *s->packed);
+    unsigned char *wts = p, *pool = p + L.weights;
     for (uint32_t v = 0; v < nv; v++) {
         s->shapes[v] = L.shapes[v];
         s->data[v] = (float *)(void *)(pool + L.bufs[L.root[v]].offset);
     }
+    /* scratch sits at the end of the activation region (see layout_compute) */
+    s->scratch_stride = L.scratch_stride;
+    s->scratch = pool + L.pool - L.threads * L.scratch_stride;
+    for (uint32_t i = 0; i < m->n_nodes; i++) {
+        const et_node *nd = &m->nodes[i];
+        et_conv_geom g;
+        s->impl[i] = L.impl[i];
+        s->packed[i] = NULL;
+        if (!L.impl[i] || !conv_geom_of(nd, L.shapes[nd->in[0]], L.shapes[i + 1], &g)) continue;
+        if (L.impl[i]->pack_bytes(&g) == 0) continue;
+        s->packed[i] = wts + L.pack_off[i];
+        L.impl[i]->pack(&g, nd->params[0].data, nd->params[1].count ? nd->params[1].data : NULL, wts + L.pack_off[i]);
+    }
     s->m = m;
-    s->k = et_kernels_best();
+    s->k = L.k;
+    s->pool = opt ? opt->pool : NULL;
     config_of(m, cfg, &s->batch, &s->h, &s->w, &s->threads);
     s->n_values = nv;
     s->magic = SESSION_MAGIC;
@@ -167,6 +257,39 @@ et_status et_session_output(et_session *s, size_t i, et_tensor *out) {
     return ET_OK;
 }
 
+/* One conv/linear node spread over the workers: worker w of W takes the
+ * contiguous units [T*w/W, T*(w+1)/W); the impl guarantees every element is
+ * computed alike however the units are split. */
+typedef struct conv_job {
+    const et_session *s;
+    const et_conv_impl *ci;
+    et_conv_args a;
+    size_t tasks;
+} conv_job;
+
+static void conv_worker(void *ctx, size_t wk, size_t nw) {
+    conv_job *j = ctx;
+    size_t t0 = j->tasks * wk / nw, t1 = j->tasks * (wk + 1) / nw;
+    if (t0 < t1) j->ci->run(&j->a, t0, t1, j->s->scratch + wk * j->s->scratch_stride);
+}
+
+static void run_conv(et_session *s, uint32_t i, const et_conv_geom *g) {
+    const et_node *nd = &s->m->nodes[i];
+    conv_job j;
+    j.s = s;
+    j.ci = s->impl[i];
+    j.a.g = g;
+    j.a.x = s->data[nd->in[0]];
+    j.a.packed = s->packed[i];
+    j.a.w = nd->params[0].data;
+    j.a.bias = nd->params[1].count ? nd->params[1].data : NULL;
+    j.a.act = nd->act;
+    j.a.y = s->data[i + 1];
+    j.tasks = j.ci->tasks(g);
+    size_t want = s->threads < j.tasks ? s->threads : j.tasks;
+    et_threadpool_run(s->pool, want, conv_worker, &j);
+}
+
 static void run_node(et_session *s, uint32_t i, const float **cptr) {
     const et_node *nd = &s->m->nodes[i];
     const et_kernels *k = s->k;
@@ -174,15 +297,10 @@ static void run_node(et_session *s, uint32_t i, const float **cptr) {
     const float *x = s->data[nd->in[0]];
     float *y = s->data[i + 1];
     size_t rows = xs.n * xs.h * xs.w;
+    et_conv_geom g;
     switch (nd->op) {
-    case ET_OP_CONV2D: {
-        et_conv_geom g = {xs.n, xs.h, xs.w, xs.c, ys.h, ys.w, ys.c, nd->kh, nd->kw, nd->sh, nd->sw,
-                          nd->dh, nd->dw, nd->pad_t, nd->pad_l, nd->groups};
-        k->conv2d(&g, x, nd->params[0].data, nd->params[1].count ? nd->params[1].data : NULL, nd->act, y);
-        break;
-    }
-    case ET_OP_LINEAR:
-        k->linear(xs.n, xs.c, ys.c, x, nd->params[0].data, nd->params[1].count ? nd->params[1].data : NULL, nd->act, y);
+    case ET_OP_CONV2D: case ET_OP_LINEAR:
+        if (conv_geom_of(nd, xs, ys, &g) && s->impl[i]) run_conv(s, i, &g);
         break;
     case ET_OP_BATCHNORM:
         k->batchnorm(rows, xs.c, x, nd->params[0].data, nd->params[1].data, nd->params[2].data, nd->params[3].data, nd->eps, y);
@@ -216,6 +334,34 @@ et_status et_session_run(et_session *s) {
         run_node(s, i, cptr);
         if (s->m->nodes[i].op == ET_OP_CONCAT) cptr += s->m->nodes[i].n_in;
     }
+    return ET_OK;
+}
+
+static double now_seconds(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+et_status et_session_run_profiled(et_session *s, double *node_seconds, size_t n) {
+    if (!live(s) || !node_seconds) return ET_ERR_INVALID_ARG;
+    if (n != s->m->n_nodes)
+        return et_fail(s->err, sizeof s->err, ET_ERR_INVALID_ARG, "run_profiled: %zu slots given, the model has %u nodes", n, s->m->n_nodes);
+    const float **cptr = s->concat_ptrs;
+    for (uint32_t i = 0; i < s->m->n_nodes; i++) {
+        double t0 = now_seconds();
+        run_node(s, i, cptr);
+        node_seconds[i] = now_seconds() - t0;
+        if (s->m->nodes[i].op == ET_OP_CONCAT) cptr += s->m->nodes[i].n_in;
+    }
+    return ET_OK;
+}
+
+const char *et_session_isa(const et_session *s) { return live(s) ? s->k->isa : "invalid session handle"; }
+
+et_status et_session_set_threadpool(et_session *s, et_threadpool *pool) {
+    if (!live(s)) return ET_ERR_INVALID_ARG;
+    s->pool = pool;
     return ET_OK;
 }
 

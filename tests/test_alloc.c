@@ -63,9 +63,38 @@ static void run_zero_alloc(int with_bn, size_t batch, size_t hw) {
 static void test_zero_alloc_folded(void) { run_zero_alloc(0, 1, 48); }
 static void test_zero_alloc_unfolded_batch2(void) { run_zero_alloc(1, 2, 48); }
 
+/* Training steps (forward, backward, optimizer) allocate nothing either. */
+static void test_zero_alloc_training(void) {
+    et_model *m = NULL;
+    CHECK_OK(et_zoo_mobilenet_v2(10, 32, 32, 0.35f, 3, 1, &m));
+    et_train_config c;
+    et_train_config_default(&c);
+    c.batch = 2;
+    c.freeze_to = -3;
+    c.optim.clip_norm = 1.0f;
+    et_plan p;
+    CHECK_OK(et_model_plan_train(m, &c, &p));
+    void *arena = malloc(p.total);
+    CHECK(arena);
+    et_trainer *t;
+    CHECK_OK(et_trainer_prepare(m, &c, arena, p.total, &t, NULL));
+    float x[2 * 32 * 32 * 3], out[20], loss;
+    int32_t y[2] = {1, 7};
+    t_fill(x, sizeof x / 4, 4);
+    unsigned long before = heap_calls;
+    for (int s = 0; s < 3; s++) CHECK_OK(et_trainer_step(t, x, y, &loss));
+    CHECK_OK(et_trainer_eval(t, x, y, out, &loss));
+    CHECK_OK(et_trainer_set_lr(t, 1e-4f, 0.9f));
+    unsigned long during = heap_calls - before;
+    CHECKF(during == 0, "%lu heap calls during 3 training steps", during);
+    free(arena);
+    et_model_free(m);
+}
+
 int main(void) {
     RUN(test_wrapper_counts);
     RUN(test_zero_alloc_folded);
     RUN(test_zero_alloc_unfolded_batch2);
+    RUN(test_zero_alloc_training);
     return t_summary(__FILE__);
 }

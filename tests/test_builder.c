@@ -13,11 +13,14 @@ static size_t count(et_shape s) { return s.n * s.h * s.w * s.c; }
 static et_session *build_run(et_builder *b, size_t n, unsigned seed, void **arena, et_model **mo, float **in) {
     et_session *s = NULL;
     et_config cfg = {n, 0, 0, 1};
+    /* wiring is checked bit-exactly against the reference kernels, so run
+     * those; SIMD kernels are checked in test_kernels_x86.c */
+    et_exec_options opt = {ET_ISA_GENERIC, NULL};
     et_plan p;
     et_tensor ti;
-    if (et_builder_finish(b, mo) != ET_OK || et_model_plan(*mo, &cfg, &p) != ET_OK) return NULL;
+    if (et_builder_finish(b, mo) != ET_OK || et_model_plan_ex(*mo, &cfg, &opt, &p) != ET_OK) return NULL;
     *arena = malloc(p.total);
-    if (et_session_prepare(*mo, &cfg, *arena, p.total, &s, NULL) != ET_OK) return NULL;
+    if (et_session_prepare_ex(*mo, &cfg, &opt, *arena, p.total, &s, NULL) != ET_OK) return NULL;
     et_session_input(s, 0, &ti);
     t_fill(ti.data, count(ti.shape), seed);
     *in = malloc(count(ti.shape) * sizeof(float));

@@ -6,6 +6,7 @@
 
 #include <stdint.h>
 #include <string.h>
+#include "model.h"
 
 /* 0x89 catches 7-bit transfers, CR LF catches newline conversion, 0x1A stops
  * `type` on DOS, the final LF catches LF -> CR LF. */
@@ -83,6 +84,23 @@ enum {
     ET_ETM_N_EPS = 92, ET_ETM_N_RATIO = 96,
     ET_ETM_N_N_IN = 100, ET_ETM_N_N_PARAMS = 104, ET_ETM_N_RESERVED = 108
 };
+
+/* The 17 u32 node attributes, stored from ET_ETM_N_OUT_C on in this order
+ * (out_c, kh, kw, sh, sw, dh, dw, groups, pad_t, pad_l, pad_b, pad_r,
+ * ceil_mode, count_include_pad, rh, rw, rc), with the largest value the
+ * reader accepts. The writer refuses what the reader would refuse. */
+#define ET_ETM_N_ATTRS 17u
+typedef struct et_etm_attr { const char *name; uint32_t max; } et_etm_attr;
+static inline et_etm_attr et_etm_attr_rule(unsigned a) {
+    static const et_etm_attr rules[ET_ETM_N_ATTRS] = {
+        {"out_c", 1u << 24}, {"kh", ET_MAX_KERNEL}, {"kw", ET_MAX_KERNEL}, {"sh", ET_MAX_KERNEL},
+        {"sw", ET_MAX_KERNEL}, {"dh", ET_MAX_KERNEL}, {"dw", ET_MAX_KERNEL}, {"groups", ET_MAX_DIM},
+        {"pad_t", ET_MAX_PAD}, {"pad_l", ET_MAX_PAD}, {"pad_b", ET_MAX_PAD}, {"pad_r", ET_MAX_PAD},
+        {"ceil_mode", 1}, {"count_include_pad", 1},
+        {"rh", 1u << 30}, {"rw", 1u << 30}, {"rc", 1u << 30},
+    };
+    return rules[a];
+}
 
 /* BLOB: f32 weights; the section and every param start 64-byte aligned. */
 #define ET_ETM_BLOB_ALIGN 64u

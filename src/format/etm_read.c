@@ -4,6 +4,7 @@
  * unaligned pointers. The byte layout lives in etm.h; no writing here. */
 #include <errno.h>
 #include <fcntl.h>
+#include <float.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -76,7 +77,7 @@ static et_status check_header(rd *r, uint32_t *n_sections) {
     return ET_OK;
 }
 
-typedef struct span { size_t off, size; uint32_t type, idx; } span;
+typedef struct span { size_t off, size; uint32_t type; } span;
 
 static et_status check_table(rd *r, uint32_t n) {
     span s[ET_ETM_MAX_SECTIONS];
@@ -111,15 +112,15 @@ static et_status check_table(rd *r, uint32_t n) {
         if (type == ET_ETM_SEC_BLOB && (off % ET_ETM_BLOB_ALIGN || size % sizeof(float)))
             return RFAIL(r, ET_ERR_FORMAT, "byte %zu: BLOB section at byte %llu, %llu bytes: must start %u-byte aligned and hold whole floats",
                          eo + ET_ETM_E_OFFSET, (unsigned long long)off, (unsigned long long)size, ET_ETM_BLOB_ALIGN);
-        /* insertion sort by offset, for the overlap check */
-        uint32_t j = i;
-        while (j > 0 && s[j - 1].off > (size_t)off) { s[j] = s[j - 1]; j--; }
-        s[j].off = (size_t)off; s[j].size = (size_t)size; s[j].type = type; s[j].idx = i;
+        s[i].off = (size_t)off; s[i].size = (size_t)size; s[i].type = type;
     }
-    for (uint32_t i = 1; i < n; i++)
-        if (s[i - 1].size && s[i].size && s[i - 1].off + s[i - 1].size > s[i].off)
-            return RFAIL(r, ET_ERR_FORMAT, "byte %zu: sections %u (%s) and %u (%s) overlap", s[i].off,
-                         s[i - 1].idx, et_etm_section_name(s[i - 1].type), s[i].idx, et_etm_section_name(s[i].type));
+    /* every pair: at most 16 sections; empty sections overlap nothing */
+    for (uint32_t i = 0; i < n; i++)
+        for (uint32_t j = i + 1; j < n; j++)
+            if (s[i].size && s[j].size && s[i].off < s[j].off + s[j].size && s[j].off < s[i].off + s[i].size)
+                return RFAIL(r, ET_ERR_FORMAT, "byte %zu: sections %u (%s) and %u (%s) overlap",
+                             s[i].off > s[j].off ? s[i].off : s[j].off, i, et_etm_section_name(s[i].type),
+                             j, et_etm_section_name(s[j].type));
     for (uint32_t t = ET_ETM_SEC_META; t <= ET_ETM_SEC_BLOB; t++)
         if (!r->present[t]) return RFAIL(r, ET_ERR_FORMAT, "missing %s section", et_etm_section_name(t));
     for (uint32_t i = 0; i < n; i++) {
@@ -181,7 +182,7 @@ static et_status parse_meta(rd *r, et_model *m) {
     for (unsigned c = 0; c < ET_MAX_CHANNELS_META; c++) {
         m->mean[c] = et_le_f32(p + ET_ETM_M_MEAN + 4 * c);
         m->std[c] = et_le_f32(p + ET_ETM_M_STD + 4 * c);
-        if (c < norm && !(m->std[c] > 0.0f && m->std[c] <= 3.4e38f && m->mean[c] - m->mean[c] == 0.0f))
+        if (c < norm && !(m->std[c] > 0.0f && m->std[c] <= FLT_MAX && m->mean[c] - m->mean[c] == 0.0f))
             return RFAIL(r, ET_ERR_FORMAT, "byte %zu: META channel %u: mean %g / std %g (std must be finite and > 0, mean finite)",
                          mo + ET_ETM_M_STD + 4 * c, c, (double)m->mean[c], (double)m->std[c]);
     }
@@ -204,19 +205,6 @@ static et_status parse_meta(rd *r, et_model *m) {
     }
     return st;
 }
-
-/* A u32 node attribute with its largest sane value. */
-typedef struct attr_rule { unsigned off; const char *name; uint32_t max; } attr_rule;
-
-static const attr_rule attr_rules[] = {
-    {ET_ETM_N_OUT_C, "out_c", 1u << 24}, {ET_ETM_N_KH, "kh", ET_MAX_KERNEL}, {ET_ETM_N_KW, "kw", ET_MAX_KERNEL},
-    {ET_ETM_N_SH, "sh", ET_MAX_KERNEL}, {ET_ETM_N_SW, "sw", ET_MAX_KERNEL}, {ET_ETM_N_DH, "dh", ET_MAX_KERNEL},
-    {ET_ETM_N_DW, "dw", ET_MAX_KERNEL}, {ET_ETM_N_GROUPS, "groups", ET_MAX_DIM},
-    {ET_ETM_N_PAD_T, "pad_t", ET_MAX_PAD}, {ET_ETM_N_PAD_L, "pad_l", ET_MAX_PAD},
-    {ET_ETM_N_PAD_B, "pad_b", ET_MAX_PAD}, {ET_ETM_N_PAD_R, "pad_r", ET_MAX_PAD},
-    {ET_ETM_N_CEIL, "ceil_mode", 1}, {ET_ETM_N_COUNT_PAD, "count_include_pad", 1},
-    {ET_ETM_N_RH, "rh", 1u << 30}, {ET_ETM_N_RW, "rw", 1u << 30}, {ET_ETM_N_RC, "rc", 1u << 30},
-};
 
 static et_status parse_node(rd *r, et_model *m, uint32_t i, size_t *posp, size_t end) {
     et_node *nd = &m->nodes[i];
@@ -242,11 +230,13 @@ static et_status parse_node(rd *r, et_model *m, uint32_t i, size_t *posp, size_t
     uint32_t *dst[] = {&nd->out_c, &nd->kh, &nd->kw, &nd->sh, &nd->sw, &nd->dh, &nd->dw, &nd->groups,
                        &nd->pad_t, &nd->pad_l, &nd->pad_b, &nd->pad_r, &nd->ceil_mode, &nd->count_include_pad,
                        &nd->rh, &nd->rw, &nd->rc};
-    for (size_t a = 0; a < sizeof attr_rules / sizeof attr_rules[0]; a++) {
-        uint32_t v = et_le_u32(p + attr_rules[a].off);
-        if (v > attr_rules[a].max)
+    for (unsigned a = 0; a < ET_ETM_N_ATTRS; a++) {
+        const unsigned fo = ET_ETM_N_OUT_C + 4 * a;
+        const et_etm_attr rule = et_etm_attr_rule(a);
+        uint32_t v = et_le_u32(p + fo);
+        if (v > rule.max)
             return RFAIL(r, ET_ERR_FORMAT, "byte %zu: node %u '%s' (%s): %s %u exceeds the limit %u",
-                         pos + attr_rules[a].off, i, nm, et_op_name(nd->op), attr_rules[a].name, v, attr_rules[a].max);
+                         pos + fo, i, nm, et_op_name(nd->op), rule.name, v, rule.max);
         *dst[a] = v;
     }
     nd->eps = et_le_f32(p + ET_ETM_N_EPS);
@@ -335,6 +325,10 @@ static et_status parse_graph(rd *r, et_model *m) {
     size_t pos = go + ET_ETM_GRAPH_FIXED;
     if (!fits(pos, (size_t)no * 4u, end))
         return RFAIL(r, ET_ERR_FORMAT, "byte %zu: %u output ids run past the end of the GRAPH section (byte %zu)", pos, no, end);
+    /* before allocating for nn nodes, make sure their fixed parts can be there */
+    if ((size_t)nn * ET_ETM_NODE_FIXED > end - pos - (size_t)no * 4u)
+        return RFAIL(r, ET_ERR_FORMAT, "byte %zu: GRAPH node count %u needs at least %zu bytes of records, the section has %zu left",
+                     go + ET_ETM_G_NODES, nn, (size_t)nn * ET_ETM_NODE_FIXED, end - pos - (size_t)no * 4u);
     et_status st = et_model_alloc_nodes(m, nn);
     if (st != ET_OK) return RFAIL(r, st, "%s", m->err);
     if (no) {

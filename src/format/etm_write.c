@@ -3,6 +3,7 @@
  * deterministic. The byte layout lives in etm.h; no parsing here. */
 #include <errno.h>
 #include <fcntl.h>
+#include <float.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -60,6 +61,12 @@ static et_status compute_layout(const et_model *m, layout *L) {
         return wfail(m, ET_ERR_INVALID_ARG, "save: metadata norm_channels %u exceeds %d", m->norm_channels, ET_MAX_CHANNELS_META);
     if (m->source_layout != ET_LAYOUT_NHWC && m->source_layout != ET_LAYOUT_NCHW)
         return wfail(m, ET_ERR_INVALID_ARG, "save: unknown source layout %d", (int)m->source_layout);
+    if (m->in_c > ET_MAX_DIM || m->in_h > ET_MAX_DIM || m->in_w > ET_MAX_DIM)
+        return wfail(m, ET_ERR_INVALID_ARG, "save: input %ux%ux%u (HxWxC) exceeds %u", m->in_h, m->in_w, m->in_c, ET_MAX_DIM);
+    for (uint32_t c = 0; c < m->norm_channels; c++)
+        if (!(m->std[c] > 0.0f && m->std[c] <= FLT_MAX && m->mean[c] - m->mean[c] == 0.0f))
+            return wfail(m, ET_ERR_INVALID_ARG, "save: metadata channel %u: mean %g / std %g (std must be finite and > 0, mean finite)",
+                         c, (double)m->mean[c], (double)m->std[c]);
     for (uint32_t k = 0; k < m->n_outputs; k++)
         if (m->outputs[k] > m->n_nodes)
             return wfail(m, ET_ERR_INVALID_ARG, "save: output %u refers to value %u, graph has %u nodes", k, m->outputs[k], m->n_nodes);
@@ -81,8 +88,16 @@ static et_status compute_layout(const et_model *m, layout *L) {
             if (nd->in[k] > i)
                 return wfail(m, ET_ERR_INVALID_ARG, "save: node %u '%s': input %u refers to value %u, not computed before it",
                              i, node_name(m, i, gen), k, nd->in[k]);
-        if (nd->n_params > ET_MAX_PARAMS)
-            return wfail(m, ET_ERR_INVALID_ARG, "save: node %u '%s': %u params (limit %u)", i, node_name(m, i, gen), nd->n_params, ET_MAX_PARAMS);
+        if (nd->n_params > et_op_param_slots(nd->op))
+            return wfail(m, ET_ERR_INVALID_ARG, "save: node %u '%s' (%s): %u params, the op has %u slots", i, node_name(m, i, gen),
+                         et_op_name(nd->op), nd->n_params, et_op_param_slots(nd->op));
+        const uint32_t attrs[ET_ETM_N_ATTRS] = {nd->out_c, nd->kh, nd->kw, nd->sh, nd->sw, nd->dh, nd->dw, nd->groups,
+                                                nd->pad_t, nd->pad_l, nd->pad_b, nd->pad_r, nd->ceil_mode,
+                                                nd->count_include_pad, nd->rh, nd->rw, nd->rc};
+        for (unsigned a = 0; a < ET_ETM_N_ATTRS; a++)
+            if (attrs[a] > et_etm_attr_rule(a).max)
+                return wfail(m, ET_ERR_INVALID_ARG, "save: node %u '%s' (%s): %s %u exceeds the limit %u", i, node_name(m, i, gen),
+                             et_op_name(nd->op), et_etm_attr_rule(a).name, attrs[a], et_etm_attr_rule(a).max);
         strs += nlen; /* at most 65536 * 127: cannot overflow */
         graph += ET_ETM_NODE_FIXED + (size_t)nd->n_in * 4u + (size_t)nd->n_params * ET_ETM_PARAM_REC;
         for (uint32_t k = 0; k < nd->n_params; k++) {
@@ -161,10 +176,10 @@ static void fill_front(const et_model *m, const layout *L, uint32_t blob_crc, un
         et_put_f32(r + ET_ETM_N_ACT_A, nd->act.a);
         et_put_f32(r + ET_ETM_N_ACT_B, nd->act.b);
         put_str(f, L, &spos, r + ET_ETM_N_NAME, node_name(m, i, gen));
-        const uint32_t attrs[] = {nd->out_c, nd->kh, nd->kw, nd->sh, nd->sw, nd->dh, nd->dw, nd->groups,
-                                  nd->pad_t, nd->pad_l, nd->pad_b, nd->pad_r, nd->ceil_mode,
-                                  nd->count_include_pad, nd->rh, nd->rw, nd->rc};
-        for (size_t a = 0; a < sizeof attrs / sizeof attrs[0]; a++) et_put_u32(r + ET_ETM_N_OUT_C + 4 * a, attrs[a]);
+        const uint32_t attrs[ET_ETM_N_ATTRS] = {nd->out_c, nd->kh, nd->kw, nd->sh, nd->sw, nd->dh, nd->dw, nd->groups,
+                                                nd->pad_t, nd->pad_l, nd->pad_b, nd->pad_r, nd->ceil_mode,
+                                                nd->count_include_pad, nd->rh, nd->rw, nd->rc};
+        for (unsigned a = 0; a < ET_ETM_N_ATTRS; a++) et_put_u32(r + ET_ETM_N_OUT_C + 4 * a, attrs[a]);
         et_put_f32(r + ET_ETM_N_EPS, nd->eps);
         et_put_f32(r + ET_ETM_N_RATIO, nd->ratio);
         et_put_u32(r + ET_ETM_N_N_IN, nd->n_in);

@@ -12,9 +12,19 @@ typedef struct cli_cmd {
     const char *summary;
 } cli_cmd;
 
+/* ONNX subcommands (tools/cli/cmd_convert.c, cmd_export_onnx.c) */
+int cmd_convert(int argc, char **argv);
+void cmd_convert_usage(FILE *f);
+int cmd_export_onnx(int argc, char **argv);
+void cmd_export_onnx_usage(FILE *f);
+
+int cmd_bench(int argc, char **argv); void cmd_bench_usage(FILE *f); /* tools/cli/cmd_bench.c */
 static const cli_cmd commands[] = {
     {"info", cmd_info, cmd_info_usage, "show a model's layers, parameters, MACs and arena plan"},
     {"run", cmd_run, cmd_run_usage, "run a model on a .npy input and write the output .npy"},
+    {"bench", cmd_bench, cmd_bench_usage, "per-layer and whole-network speed (ms, GFLOP/s, % of FMA peak)"},
+    {"convert", cmd_convert, cmd_convert_usage, "convert an ONNX model to .etm (or --check it)"},
+    {"export-onnx", cmd_export_onnx, cmd_export_onnx_usage, "write a model as ONNX (opset 13, NCHW)"},
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
 

@@ -1,0 +1,109 @@
+/* Depthwise conv (groups == ic == oc) of any kernel size, stride, dilation and
+ * padding, vectorized over channels with masked tails, bias and activation
+ * fused; a template included once per ISA after simd.h. Nothing else here. */
+#include <string.h>
+#include "dispatch.h"
+#include "vmath.h"
+
+/* Output pixels computed together: each weight vector loaded once serves PX
+ * pixels, which takes the kernel from load-bound to nearly FMA-bound. */
+#define PX 4
+
+static size_t cpad(size_t c) { return (c + VW - 1) / VW * VW; }
+
+/* [taps][Cp] weights, then [Cp] bias, zero-padded channels. */
+static size_t dw_pack_bytes(const et_conv_geom *g) { return (g->kh * g->kw + 1) * cpad(g->oc) * sizeof(float); }
+
+static void dw_pack(const et_conv_geom *g, const float *w, const float *bias, void *dst) {
+    size_t taps = g->kh * g->kw, cp = cpad(g->oc);
+    float *d = dst;
+    memset(d, 0, dw_pack_bytes(g));
+    for (size_t c = 0; c < g->oc; c++) {
+        for (size_t t = 0; t < taps; t++) d[t * cp + c] = w[c * taps + t];
+        d[taps * cp + c] = bias ? bias[c] : 0.0f;
+    }
+}
+
+static size_t dw_scratch(const et_conv_geom *g) { (void)g; return 0; }
+static size_t dw_tasks(const et_conv_geom *g) { return g->n * g->oh; }
+
+/* First output column whose window lies fully inside the input along x, and one past the last. */
+static void interior(const et_conv_geom *g, size_t *lo, size_t *hi) {
+    size_t span = (g->kw - 1) * g->dw;
+    size_t a = (g->pad_l + g->sw - 1) / g->sw;
+    size_t b = 0;
+    if (g->iw + g->pad_l > span) b = (g->iw + g->pad_l - span - 1) / g->sw + 1;
+    if (b > g->ow) b = g->ow;
+    if (a > b) a = b;
+    *lo = a;
+    *hi = b;
+}
+
+static void dw_run(const et_conv_args *a, size_t t0, size_t t1, void *scratch) {
+    (void)scratch;
+    const et_conv_geom *g = a->g;
+    const size_t C = g->oc, cp = cpad(C), taps = g->kh * g->kw;
+    const float *wt = a->packed, *bias = wt + taps * cp;
+    size_t xlo, xhi;
+    interior(g, &xlo, &xhi);
+    const size_t sxs = g->sw * C; /* input step between neighbouring output pixels */
+    for (size_t t = t0; t < t1; t++) {
+        size_t oy = t % g->oh, n = t / g->oh;
+        /* valid kernel rows for this output row, in order */
+        size_t kys[256], nky = 0;
+        const float *xrow[256];
+        for (size_t ky = 0; ky < g->kh; ky++) {
+            size_t py = oy * g->sh + ky * g->dh;
+            if (py < g->pad_t || py - g->pad_t >= g->ih) continue;
+            kys[nky] = ky;
+            xrow[nky++] = a->x + (n * g->ih + (py - g->pad_t)) * g->iw * C;
+        }
+        float *yrow = a->y + (n * g->oh + oy) * g->ow * C;
+        size_t ox = 0;
+        while (ox < g->ow) {
+            if (ox >= xlo && ox + PX <= xhi) {
+                /* PX pixels whose taps are all inside along x */
+                size_t ix0 = ox * g->sw - g->pad_l;
+                for (size_t c = 0; c < C; c += VW) {
+                    VM m = V_TAIL(C - c < VW ? C - c : VW);
+                    V acc0 = V_LOAD(bias + c), acc1 = acc0, acc2 = acc0, acc3 = acc0;
+                    for (size_t r = 0; r < nky; r++) {
+                        const float *wr = wt + kys[r] * g->kw * cp + c;
+                        const float *xr = xrow[r] + ix0 * C + c;
+                        for (size_t kx = 0; kx < g->kw; kx++, wr += cp, xr += g->dw * C) {
+                            V wv = V_LOAD(wr);
+                            acc0 = V_FMA(V_LOADM(xr, m), wv, acc0);
+                            acc1 = V_FMA(V_LOADM(xr + sxs, m), wv, acc1);
+                            acc2 = V_FMA(V_LOADM(xr + 2 * sxs, m), wv, acc2);
+                            acc3 = V_FMA(V_LOADM(xr + 3 * sxs, m), wv, acc3);
+                        }
+                    }
+                    float *yp = yrow + ox * C + c;
+                    V_STOREM(yp, m, v_act(acc0, a->act));
+                    V_STOREM(yp + C, m, v_act(acc1, a->act));
+                    V_STOREM(yp + 2 * C, m, v_act(acc2, a->act));
+                    V_STOREM(yp + 3 * C, m, v_act(acc3, a->act));
+                }
+                ox += PX;
+                continue;
+            }
+            /* one pixel, skipping taps in the padding (same order as above) */
+            for (size_t c = 0; c < C; c += VW) {
+                VM m = V_TAIL(C - c < VW ? C - c : VW);
+                V acc = V_LOAD(bias + c);
+                for (size_t r = 0; r < nky; r++) {
+                    const float *wr = wt + kys[r] * g->kw * cp + c;
+                    for (size_t kx = 0; kx < g->kw; kx++) {
+                        size_t px = ox * g->sw + kx * g->dw;
+                        if (px < g->pad_l || px - g->pad_l >= g->iw) continue;
+                        acc = V_FMA(V_LOADM(xrow[r] + (px - g->pad_l) * C + c, m), V_LOAD(wr + kx * cp), acc);
+                    }
+                }
+                V_STOREM(yrow + ox * C + c, m, v_act(acc, a->act));
+            }
+            ox++;
+        }
+    }
+}
+
+const et_conv_impl ET_FN(et_f32_dwconv_impl) = {"et_f32_dwconv_4px__" ET_ISA_STR, dw_pack_bytes, dw_pack, dw_scratch, dw_tasks, dw_run};

@@ -1,0 +1,88 @@
+/* Train-mode batchnorm over the last axis (batch statistics, running-stat
+ * update) and the backward of the train-mode and frozen-statistics forms.
+ * Inference batchnorm and folding live in src/ops and src/fold.c. */
+#include <math.h>
+
+#include "train/grad_ops.h"
+
+void et_f32_batchnorm_train__ref(size_t rows, size_t c, const float *x, const float *gamma,
+                                 const float *beta, float eps, float momentum,
+                                 float *running_mean, float *running_var,
+                                 float *save_mean, float *save_inv_std, float *y) {
+    const double m = (double)momentum;
+    for (size_t k = 0; k < c; k++) {
+        /* Two passes in double: the mean first, then the squared deviations,
+         * which stays accurate when |mean| >> std. */
+        double sum = 0.0;
+        for (size_t r = 0; r < rows; r++) sum += (double)x[r * c + k];
+        double mean = rows ? sum / (double)rows : 0.0;
+        double ss = 0.0;
+        for (size_t r = 0; r < rows; r++) {
+            double d = (double)x[r * c + k] - mean;
+            ss += d * d;
+        }
+        double var = rows ? ss / (double)rows : 0.0; /* biased: what normalises */
+        double inv_std = 1.0 / sqrt(var + (double)eps);
+        save_mean[k] = (float)mean;
+        save_inv_std[k] = (float)inv_std;
+        for (size_t r = 0; r < rows; r++) {
+            double v = ((double)x[r * c + k] - mean) * inv_std;
+            y[r * c + k] = (float)(v * (double)gamma[k] + (double)beta[k]);
+        }
+        /* Running stats get the UNBIASED variance, as PyTorch. With a single
+         * row it is undefined (PyTorch refuses such a batch): the running
+         * stats are then left as they are rather than poisoned with NaN. */
+        if (rows < 2) continue;
+        if (running_mean)
+            running_mean[k] = (float)((1.0 - m) * (double)running_mean[k] + m * mean);
+        if (running_var)
+            running_var[k] = (float)((1.0 - m) * (double)running_var[k] +
+                                     m * ss / (double)(rows - 1));
+    }
+}
+
+void et_f32_batchnorm_train_backward__ref(size_t rows, size_t c, const float *x, const float *gamma,
+                                          const float *save_mean, const float *save_inv_std,
+                                          const float *dy, float *dx, float *dgamma, float *dbeta) {
+    if (rows == 0) return;
+    for (size_t k = 0; k < c; k++) {
+        const double mean = (double)save_mean[k], is = (double)save_inv_std[k];
+        /* The two per-channel reductions every dx element depends on. */
+        double sdy = 0.0, sdyx = 0.0;
+        for (size_t r = 0; r < rows; r++) {
+            double d = (double)dy[r * c + k];
+            sdy += d;
+            sdyx += d * ((double)x[r * c + k] - mean) * is;
+        }
+        if (dbeta) dbeta[k] = (float)((double)dbeta[k] + sdy);
+        if (dgamma) dgamma[k] = (float)((double)dgamma[k] + sdyx);
+        if (!dx) continue;
+        /* dx = gamma * inv_std * (dy - mean(dy) - xhat * mean(dy * xhat)):
+         * the mean and variance depend on every x, hence the two terms. */
+        const double scale = (double)gamma[k] * is, rn = 1.0 / (double)rows;
+        for (size_t r = 0; r < rows; r++) {
+            double xhat = ((double)x[r * c + k] - mean) * is;
+            double v = scale * ((double)dy[r * c + k] - sdy * rn - xhat * sdyx * rn);
+            dx[r * c + k] = (float)((double)dx[r * c + k] + v);
+        }
+    }
+}
+
+void et_f32_batchnorm_frozen_backward__ref(size_t rows, size_t c, const float *x, const float *gamma,
+                                           const float *mean, const float *var, float eps,
+                                           const float *dy, float *dx, float *dgamma, float *dbeta) {
+    for (size_t k = 0; k < c; k++) {
+        /* Frozen statistics are constants: BN is an affine map per channel. */
+        const double is = 1.0 / sqrt((double)var[k] + (double)eps);
+        const double mu = (double)mean[k];
+        double sdy = 0.0, sdyx = 0.0;
+        for (size_t r = 0; r < rows; r++) {
+            double d = (double)dy[r * c + k];
+            sdy += d;
+            sdyx += d * ((double)x[r * c + k] - mu) * is;
+            if (dx) dx[r * c + k] = (float)((double)dx[r * c + k] + d * (double)gamma[k] * is);
+        }
+        if (dbeta) dbeta[k] = (float)((double)dbeta[k] + sdy);
+        if (dgamma) dgamma[k] = (float)((double)dgamma[k] + sdyx);
+    }
+}

@@ -1,0 +1,112 @@
+/* Training-side reference kernels: backward of every op, train-mode
+ * batchnorm, losses and optimizer updates. Plain C, no intrinsics, no graph
+ * knowledge, no allocation: buffers come from the caller (the trainer's arena).
+ * Gradients are ACCUMULATED into dx/dw/db (+=) so that a value consumed by
+ * several nodes and gradient accumulation over batches both work; callers
+ * zero them first. Tensors are NHWC float32 like the forward kernels. */
+#ifndef ET_GRAD_OPS_H
+#define ET_GRAD_OPS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "ops/ops.h"
+
+/* ---- activations ------------------------------------------------------
+ * dx += dy * act'(x). x is the activation's INPUT (pre-activation). */
+void et_f32_act_backward__ref(size_t count, et_act act, const float *x, const float *dy, float *dx);
+
+/* ---- conv2d (same geometry as the forward; w: [oc][kh][kw][ic/groups]) */
+/* dx += conv_transpose(dy, w). dy is the gradient of the conv's output
+ * BEFORE its fused activation (apply et_f32_act_backward__ref first). */
+void et_f32_conv2d_backward_input__ref(const et_conv_geom *g, const float *dy, const float *w, float *dx);
+/* dw += sum over batch and positions of x * dy; db += sum of dy (db may be NULL). */
+void et_f32_conv2d_backward_weight__ref(const et_conv_geom *g, const float *x, const float *dy,
+                                        float *dw, float *db);
+
+/* ---- linear: x [n][in], w [out][in], dy [n][out] ----------------------- */
+void et_f32_linear_backward_input__ref(size_t n, size_t in, size_t out, const float *dy,
+                                       const float *w, float *dx);
+void et_f32_linear_backward_weight__ref(size_t n, size_t in, size_t out, const float *x,
+                                        const float *dy, float *dw, float *db);
+
+/* ---- batchnorm over the last axis (rows = N*H*W) ----------------------
+ * Train mode forward: batch mean/var (biased var for normalising, unbiased
+ * for the running update, as PyTorch), saves mean and inv_std [c] for the
+ * backward, and updates running stats: r = (1 - momentum) * r + momentum * batch. */
+void et_f32_batchnorm_train__ref(size_t rows, size_t c, const float *x, const float *gamma,
+                                 const float *beta, float eps, float momentum,
+                                 float *running_mean, float *running_var,
+                                 float *save_mean, float *save_inv_std, float *y);
+/* Backward of the train-mode forward above: dx += ..., dgamma += ..., dbeta += ...
+ * (dgamma/dbeta may be NULL when the affine parameters are frozen). */
+void et_f32_batchnorm_train_backward__ref(size_t rows, size_t c, const float *x, const float *gamma,
+                                          const float *save_mean, const float *save_inv_std,
+                                          const float *dy, float *dx, float *dgamma, float *dbeta);
+/* Backward with frozen statistics (eval-mode BN): inv_std = 1/sqrt(var + eps). */
+void et_f32_batchnorm_frozen_backward__ref(size_t rows, size_t c, const float *x, const float *gamma,
+                                           const float *mean, const float *var, float eps,
+                                           const float *dy, float *dx, float *dgamma, float *dbeta);
+
+/* ---- element-wise with broadcasting (shapes as in et_f32_binary__ref) --
+ * z = x + y: dx += reduce(dz) over the dims where x broadcasts; same for y.
+ * z = x * y: dx += reduce(dz * y); dy += reduce(dz * x).
+ * dz is the gradient before the fused activation. dx or dy may be NULL. */
+void et_f32_binary_backward__ref(et_binary_kind kind, et_shape xs, const float *x, et_shape ys,
+                                 const float *y, et_shape zs, const float *dz, float *dx, float *dy);
+
+/* ---- concat: split dy [rows][sum cs] back into dxs[i] [rows][cs[i]] (+=) */
+void et_f32_concat_backward__ref(size_t rows, size_t n, const size_t *cs, const float *dy,
+                                 float *const *dxs);
+
+/* ---- pools -------------------------------------------------------------
+ * Max pool backward routes dy to the first maximal element of each window
+ * (ties: lowest index in row-major window order, as PyTorch). */
+void et_f32_maxpool_backward__ref(const et_pool_geom *g, const float *x, const float *dy, float *dx);
+void et_f32_avgpool_backward__ref(const et_pool_geom *g, const float *dy, float *dx);
+void et_f32_global_avgpool_backward__ref(size_t n, size_t hw, size_t c, const float *dy, float *dx);
+
+/* ---- softmax over the last axis: y is the forward OUTPUT --------------- */
+void et_f32_softmax_backward__ref(size_t rows, size_t c, const float *y, const float *dy, float *dx);
+
+/* ---- dropout (train mode, inverted scaling 1/(1-p)) ---------------------
+ * mask gets one bit per element (bit i of mask[i/8]); the stream is a pure
+ * function of (seed, counter) so a resumed run reproduces it. */
+void et_f32_dropout_train__ref(size_t count, float ratio, uint64_t seed, uint64_t counter,
+                               const float *x, uint8_t *mask, float *y);
+void et_f32_dropout_backward__ref(size_t count, float ratio, const uint8_t *mask,
+                                  const float *dy, float *dx);
+
+/* ---- losses: value is the MEAN over the batch (PyTorch's default);
+ * dlogits is WRITTEN (not accumulated) with d(loss)/d(logits). ---------- */
+/* Softmax cross-entropy on logits [n][c] with integer targets; stable for
+ * large logits. smoothing in [0,1); class_weight may be NULL. PyTorch
+ * semantics: with weights the mean divides by the sum of target weights. */
+double et_loss_softmax_ce(size_t n, size_t c, const float *logits, const int32_t *target,
+                          float smoothing, const float *class_weight, float *dlogits);
+/* BCE with logits, targets in [0,1] [n][c]; mean over n*c; stable. */
+double et_loss_bce_logits(size_t n, size_t c, const float *logits, const float *target, float *dlogits);
+double et_loss_mse(size_t count, const float *pred, const float *target, float *dpred);
+double et_loss_l1(size_t count, const float *pred, const float *target, float *dpred);
+
+/* ---- optimizers: one parameter tensor per call, PyTorch semantics ------
+ * step is 1-based (Adam bias correction). State buffers are caller-owned,
+ * zero-initialised before the first step. */
+typedef struct et_sgd_hp { float lr, momentum, dampening, weight_decay; int nesterov; } et_sgd_hp;
+/* buf: momentum buffer [count]; first_step: PyTorch initialises buf = g on step 1. */
+void et_sgd_update(size_t count, const et_sgd_hp *hp, int first_step, float *w, const float *g, float *buf);
+
+typedef struct et_adam_hp { float lr, beta1, beta2, eps, weight_decay; int decoupled; /* 1 = AdamW */ } et_adam_hp;
+void et_adam_update(size_t count, const et_adam_hp *hp, uint64_t step, float *w, const float *g,
+                    float *m, float *v);
+
+typedef struct et_rmsprop_hp { float lr, alpha, eps, weight_decay, momentum; int centered; } et_rmsprop_hp;
+/* sq: square average; mom: momentum buffer (used when momentum > 0); gavg: centered average. */
+void et_rmsprop_update(size_t count, const et_rmsprop_hp *hp, float *w, const float *g,
+                       float *sq, float *mom, float *gavg);
+
+/* Gradient clipping helpers. */
+double et_grad_sq_norm(size_t count, const float *g);        /* sum of squares, in double */
+void et_grad_scale(size_t count, float s, float *g);
+void et_grad_clip_value(size_t count, float limit, float *g);
+
+#endif /* ET_GRAD_OPS_H */

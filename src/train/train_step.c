@@ -1,0 +1,333 @@
+/* Training execution: forward (frozen prefix as inference, suffix saving
+ * what backward needs), loss, backward in reverse down to the first trained
+ * node, and the optimizer step. Allocates nothing; every buffer is in the arena. */
+#include <math.h>
+#include <string.h>
+#include "dispatch.h"
+#include "train/trainer.h"
+
+static int live(const et_trainer *t) { return t && t->magic == ET_TRAINER_MAGIC; }
+
+static const float *pw(const et_trainer *t, uint32_t i, uint32_t k) {
+    int32_t p = t->nodes[i].p[k];
+    return p >= 0 && t->params[p].count ? t->params[p].w : NULL;
+}
+
+static float *pg(const et_trainer *t, uint32_t i, uint32_t k) {
+    int32_t p = t->nodes[i].p[k];
+    return p >= 0 && t->params[p].trained ? t->params[p].g : NULL;
+}
+
+/* Gradient buffer of value v, zeroed on its first use in this batch. */
+static float *gradbuf(et_trainer *t, uint32_t v) {
+    float *g = t->grad[v];
+    if (g && t->grad_gen[v] != t->batch_gen) {
+        memset(g, 0, et_shape_count(t->shapes[v]) * sizeof(float));
+        t->grad_gen[v] = t->batch_gen;
+    }
+    return g;
+}
+
+static et_conv_geom conv_geom(const et_node *nd, et_shape xs, et_shape ys) {
+    et_conv_geom g = {xs.n, xs.h, xs.w, xs.c, ys.h, ys.w, ys.c, nd->kh, nd->kw, nd->sh, nd->sw,
+                      nd->dh, nd->dw, nd->pad_t, nd->pad_l, nd->groups};
+    return g;
+}
+
+static et_pool_geom pool_geom(const et_node *nd, et_shape xs, et_shape ys) {
+    et_pool_geom g = {xs.n, xs.h, xs.w, xs.c, ys.h, ys.w, nd->kh, nd->kw, nd->sh, nd->sw,
+                      nd->pad_t, nd->pad_l, nd->pad_b, nd->pad_r, (int)nd->count_include_pad};
+    return g;
+}
+
+/* Forward of node i. train: suffix nodes save what backward needs. */
+static void forward_node(et_trainer *t, uint32_t i, int train, const float **cptr) {
+    const et_node *nd = &t->m->nodes[i];
+    tnode *tn = &t->nodes[i];
+    const et_kernels *k = et_kernels_generic();
+    if (tn->role == ROLE_SKIP) return;
+    et_shape xs = t->shapes[nd->in[0]], ys = t->shapes[i + 1];
+    const float *x = t->data[nd->in[0]];
+    float *y = t->data[i + 1];
+    size_t rows = xs.n * xs.h * xs.w, cnt = et_shape_count(ys);
+    /* suffix nodes keep the pre-activation for backward, then apply the act */
+    int split = tn->z && train;
+    float *out = split ? tn->z : y;
+    et_act act = split ? et_act_none() : tn->act;
+    switch (nd->op) {
+    case ET_OP_CONV2D: {
+        et_conv_geom g = conv_geom(nd, xs, ys);
+        k->conv2d(&g, x, pw(t, i, 0), pw(t, i, 1), act, out);
+        break;
+    }
+    case ET_OP_LINEAR: k->linear(xs.n, xs.c, ys.c, x, pw(t, i, 0), pw(t, i, 1), act, out); break;
+    case ET_OP_BATCHNORM:
+        if (tn->role == ROLE_SUFFIX && train && t->cfg.bn_mode == ET_BN_TRAIN)
+            et_f32_batchnorm_train__ref(rows, xs.c, x, pw(t, i, 0), pw(t, i, 1), nd->eps, 0.1f, tn->run_mean,
+                                        tn->run_var, tn->save_mean, tn->save_inv_std, y);
+        else
+            k->batchnorm(rows, xs.c, x, pw(t, i, 0), pw(t, i, 1), tn->run_mean ? tn->run_mean : pw(t, i, 2),
+                         tn->run_var ? tn->run_var : pw(t, i, 3), nd->eps, y);
+        break;
+    case ET_OP_ACT: k->act(cnt, nd->act, x, y); break;
+    case ET_OP_ADD: case ET_OP_MUL:
+        k->binary(nd->op == ET_OP_ADD ? ET_BINARY_ADD : ET_BINARY_MUL, xs, x, t->shapes[nd->in[1]], t->data[nd->in[1]], ys, act, out);
+        break;
+    case ET_OP_CONCAT: {
+        size_t cs[ET_MAX_INPUTS];
+        for (uint32_t j = 0; j < nd->n_in; j++) { cptr[j] = t->data[nd->in[j]]; cs[j] = t->shapes[nd->in[j]].c; }
+        k->concat(rows, nd->n_in, cs, cptr, y);
+        break;
+    }
+    case ET_OP_MAXPOOL: { et_pool_geom g = pool_geom(nd, xs, ys); k->maxpool(&g, x, y); break; }
+    case ET_OP_AVGPOOL: { et_pool_geom g = pool_geom(nd, xs, ys); k->avgpool(&g, x, y); break; }
+    case ET_OP_GLOBAL_AVGPOOL: k->global_avgpool(xs.n, xs.h * xs.w, xs.c, x, y); break;
+    case ET_OP_SOFTMAX: k->softmax(rows, xs.c, x, y); break;
+    case ET_OP_DROPOUT:
+        if (tn->mask && train) et_f32_dropout_train__ref(cnt, nd->ratio, t->cfg.seed, t->dropout_counter++, x, tn->mask, y);
+        else if (y != x) memcpy(y, x, cnt * sizeof *y);
+        break;
+    default: break; /* views */
+    }
+    if (split) k->act(cnt, tn->act, tn->z, y);
+}
+
+static void col_sum(size_t rows, size_t c, const float *dy, float *db) {
+    for (size_t j = 0; j < c; j++) {
+        double s = 0.0;
+        for (size_t r = 0; r < rows; r++) s += (double)dy[r * c + j];
+        db[j] += (float)s;
+    }
+}
+
+static void backward_node(et_trainer *t, uint32_t i, float **cgrad) {
+    const et_node *nd = &t->m->nodes[i];
+    tnode *tn = &t->nodes[i];
+    et_shape xs = t->shapes[nd->in[0]], ys = t->shapes[i + 1];
+    const float *x = t->data[nd->in[0]];
+    size_t rows = xs.n * xs.h * xs.w, cnt = et_shape_count(ys);
+    float *dy = gradbuf(t, i + 1);
+    if (!dy) return;
+    if (tn->z) { /* through the fused activation first */
+        memset(tn->dz, 0, cnt * sizeof(float));
+        et_f32_act_backward__ref(cnt, tn->act, tn->z, dy, tn->dz);
+        dy = tn->dz;
+    }
+    /* conv/linear skip the input gradient when nothing before them trains */
+    float *dx = t->grad[nd->in[0]] ? gradbuf(t, nd->in[0]) : NULL;
+    switch (nd->op) {
+    case ET_OP_CONV2D: {
+        et_conv_geom g = conv_geom(nd, xs, ys);
+        float *gw = pg(t, i, 0), *gb = pg(t, i, 1);
+        if (gw) et_f32_conv2d_backward_weight__ref(&g, x, dy, gw, NULL);
+        if (gb) col_sum(ys.n * ys.h * ys.w, ys.c, dy, gb);
+        if (dx) et_f32_conv2d_backward_input__ref(&g, dy, pw(t, i, 0), dx);
+        break;
+    }
+    case ET_OP_LINEAR: {
+        float *gw = pg(t, i, 0), *gb = pg(t, i, 1);
+        if (gw) et_f32_linear_backward_weight__ref(xs.n, xs.c, ys.c, x, dy, gw, NULL);
+        if (gb) col_sum(xs.n, ys.c, dy, gb);
+        if (dx) et_f32_linear_backward_input__ref(xs.n, xs.c, ys.c, dy, pw(t, i, 0), dx);
+        break;
+    }
+    case ET_OP_BATCHNORM:
+        if (t->cfg.bn_mode == ET_BN_TRAIN)
+            et_f32_batchnorm_train_backward__ref(rows, xs.c, x, pw(t, i, 0), tn->save_mean, tn->save_inv_std, dy, dx, pg(t, i, 0), pg(t, i, 1));
+        else
+            et_f32_batchnorm_frozen_backward__ref(rows, xs.c, x, pw(t, i, 0), tn->run_mean, tn->run_var, nd->eps, dy, dx, pg(t, i, 0), pg(t, i, 1));
+        break;
+    case ET_OP_ACT: et_f32_act_backward__ref(cnt, nd->act, x, dy, dx); break;
+    case ET_OP_ADD: case ET_OP_MUL: {
+        uint32_t yv = nd->in[1];
+        float *dyb = t->grad[yv] ? gradbuf(t, yv) : NULL;
+        et_f32_binary_backward__ref(nd->op == ET_OP_ADD ? ET_BINARY_ADD : ET_BINARY_MUL, xs, x, t->shapes[yv], t->data[yv], ys, dy, dx, dyb);
+        break;
+    }
+    case ET_OP_CONCAT: {
+        size_t cs[ET_MAX_INPUTS];
+        for (uint32_t j = 0; j < nd->n_in; j++) { cs[j] = t->shapes[nd->in[j]].c; cgrad[j] = t->grad[nd->in[j]] ? gradbuf(t, nd->in[j]) : NULL; }
+        et_f32_concat_backward__ref(rows, nd->n_in, cs, dy, cgrad);
+        break;
+    }
+    case ET_OP_MAXPOOL: { et_pool_geom g = pool_geom(nd, xs, ys); if (dx) et_f32_maxpool_backward__ref(&g, x, dy, dx); break; }
+    case ET_OP_AVGPOOL: { et_pool_geom g = pool_geom(nd, xs, ys); if (dx) et_f32_avgpool_backward__ref(&g, dy, dx); break; }
+    case ET_OP_GLOBAL_AVGPOOL: if (dx) et_f32_global_avgpool_backward__ref(xs.n, xs.h * xs.w, xs.c, dy, dx); break;
+    case ET_OP_SOFTMAX: if (dx) et_f32_softmax_backward__ref(rows, xs.c, t->data[i + 1], dy, dx); break;
+    case ET_OP_DROPOUT: if (dx) et_f32_dropout_backward__ref(cnt, nd->ratio, tn->mask, dy, dx); break;
+    default: break; /* flatten/reshape: the gradient buffer is shared with the input */
+    }
+}
+
+static double compute_loss(et_trainer *t, const void *targets, float *dlogits, float scale) {
+    et_shape s = t->shapes[t->logits];
+    size_t n = s.n, c = et_shape_count(s) / s.n;
+    const float *lg = t->data[t->logits];
+    double loss;
+    switch (t->cfg.loss) {
+    case ET_LOSS_SOFTMAX_CE: loss = et_loss_softmax_ce(n, c, lg, targets, t->cfg.label_smoothing, t->cfg.class_weights, dlogits); break;
+    case ET_LOSS_BCE_LOGITS: loss = et_loss_bce_logits(n, c, lg, targets, dlogits); break;
+    case ET_LOSS_MSE: loss = et_loss_mse(n * c, lg, targets, dlogits); break;
+    default: loss = et_loss_l1(n * c, lg, targets, dlogits); break;
+    }
+    if (dlogits && scale != 1.0f) et_grad_scale(n * c, scale, dlogits);
+    return loss;
+}
+
+static int targets_ok(const et_trainer *t, const void *targets) {
+    if (t->cfg.loss != ET_LOSS_SOFTMAX_CE) return 1;
+    const int32_t *y = targets;
+    et_shape s = t->shapes[t->logits];
+    for (size_t i = 0; i < s.n; i++)
+        if (y[i] < 0 || (size_t)y[i] >= t->classes) return 0;
+    return 1;
+}
+
+static void forward_all(et_trainer *t, uint32_t upto, int train) {
+    const float **cptr = t->concat_ptrs;
+    for (uint32_t i = 0; i < upto; i++) {
+        forward_node(t, i, train, cptr);
+        if (t->m->nodes[i].op == ET_OP_CONCAT) cptr += t->m->nodes[i].n_in;
+    }
+}
+
+static void backup_running(et_trainer *t, int restore) {
+    for (uint32_t i = t->first; i < t->n_nodes; i++) {
+        tnode *tn = &t->nodes[i];
+        if (!tn->run_backup) continue;
+        size_t b = t->m->nodes[i].params[0].count * sizeof(float);
+        if (restore) { memcpy(tn->run_mean, tn->run_backup, b); memcpy(tn->run_var, (char *)tn->run_backup + b, b); }
+        else { memcpy(tn->run_backup, tn->run_mean, b); memcpy((char *)tn->run_backup + b, tn->run_var, b); }
+    }
+}
+
+static void zero_grads(et_trainer *t) {
+    for (uint32_t p = 0; p < t->n_params; p++)
+        if (t->params[p].trained) memset(t->params[p].g, 0, t->params[p].count * sizeof(float));
+}
+
+static void optimizer_step(et_trainer *t) {
+    const et_optim_config *o = &t->cfg.optim;
+    if (o->clip_norm > 0.0f) {
+        double sq = 0.0;
+        for (uint32_t p = 0; p < t->n_params; p++)
+            if (t->params[p].trained) sq += et_grad_sq_norm(t->params[p].count, t->params[p].g);
+        double norm = sqrt(sq);
+        if (norm > o->clip_norm) {
+            float s = (float)(o->clip_norm / (norm + 1e-6));
+            for (uint32_t p = 0; p < t->n_params; p++)
+                if (t->params[p].trained) et_grad_scale(t->params[p].count, s, t->params[p].g);
+        }
+    }
+    t->steps++;
+    for (uint32_t p = 0; p < t->n_params; p++) {
+        tparam *tp = &t->params[p];
+        if (!tp->trained) continue;
+        if (o->clip_value > 0.0f) et_grad_clip_value(tp->count, o->clip_value, tp->g);
+        float lr = t->group_lr[tp->group], wd = tp->decay ? o->weight_decay : 0.0f;
+        if (o->kind == ET_OPTIM_SGD) {
+            et_sgd_hp hp = {lr, t->momentum, o->dampening, wd, o->nesterov};
+            et_sgd_update(tp->count, &hp, t->steps == 1, tp->w, tp->g, tp->s1);
+        } else if (o->kind == ET_OPTIM_RMSPROP) {
+            et_rmsprop_hp hp = {lr, o->beta2, o->eps, wd, t->momentum, o->centered};
+            et_rmsprop_update(tp->count, &hp, tp->w, tp->g, tp->s1, tp->s2, tp->s3);
+        } else {
+            et_adam_hp hp = {lr, t->momentum, o->beta2, o->eps, wd, o->kind == ET_OPTIM_ADAMW};
+            et_adam_update(tp->count, &hp, t->steps, tp->w, tp->g, tp->s1, tp->s2);
+        }
+    }
+    zero_grads(t);
+}
+
+static int grads_finite(const et_trainer *t) {
+    for (uint32_t p = 0; p < t->n_params; p++)
+        if (t->params[p].trained && !isfinite(et_grad_sq_norm(t->params[p].count, t->params[p].g))) return 0;
+    return 1;
+}
+
+et_status et_trainer_step(et_trainer *t, const float *x, const void *targets, float *loss) {
+    if (!live(t)) return ET_ERR_INVALID_ARG;
+    if (!x || !targets) return et_fail(t->err, sizeof t->err, ET_ERR_INVALID_ARG, "step: NULL input or targets");
+    if (!targets_ok(t, targets)) return et_fail(t->err, sizeof t->err, ET_ERR_INVALID_ARG, "step: a class id is outside 0..%zu", t->classes - 1);
+    t->batch_gen++;
+    memcpy(t->data[0], x, et_shape_count(t->shapes[0]) * sizeof *x);
+    backup_running(t, 0);
+    forward_all(t, t->n_exec, 1);
+    size_t accum = t->cfg.accum_steps ? t->cfg.accum_steps : 1;
+    float *dl = gradbuf(t, t->logits);
+    double l = compute_loss(t, targets, dl, 1.0f / (float)accum);
+    if (loss) *loss = (float)l;
+    if (!isfinite(l)) {
+        backup_running(t, 1);
+        return et_fail(t->err, sizeof t->err, ET_ERR_NUMERIC, "step %llu: loss is %g; no weight changed", (unsigned long long)t->steps, l);
+    }
+    float *cgrad[ET_MAX_INPUTS];
+    for (uint32_t i = t->n_exec; i-- > t->first;)
+        if (t->nodes[i].role == ROLE_SUFFIX) backward_node(t, i, cgrad);
+    if (!grads_finite(t)) {
+        zero_grads(t);
+        backup_running(t, 1);
+        return et_fail(t->err, sizeof t->err, ET_ERR_NUMERIC, "step %llu: non-finite gradient; no weight changed", (unsigned long long)t->steps);
+    }
+    if (++t->batches % accum == 0) optimizer_step(t);
+    return ET_OK;
+}
+
+et_status et_trainer_eval(et_trainer *t, const float *x, const void *targets, float *out, float *loss) {
+    if (!live(t)) return ET_ERR_INVALID_ARG;
+    if (!x) return et_fail(t->err, sizeof t->err, ET_ERR_INVALID_ARG, "eval: NULL input");
+    if (targets && !targets_ok(t, targets)) return et_fail(t->err, sizeof t->err, ET_ERR_INVALID_ARG, "eval: a class id is outside 0..%zu", t->classes - 1);
+    memcpy(t->data[0], x, et_shape_count(t->shapes[0]) * sizeof *x);
+    forward_all(t, t->n_nodes, 0);
+    if (targets && loss) *loss = (float)compute_loss(t, targets, NULL, 1.0f);
+    uint32_t o = t->m->outputs[0];
+    if (out) memcpy(out, t->data[o], et_shape_count(t->shapes[o]) * sizeof *out);
+    return ET_OK;
+}
+
+et_status et_trainer_set_lr(et_trainer *t, float lr, float momentum) {
+    if (!live(t)) return ET_ERR_INVALID_ARG;
+    if (!(lr >= 0.0f) || !isfinite(lr) || !(momentum >= 0.0f && momentum < 1.0f))
+        return et_fail(t->err, sizeof t->err, ET_ERR_INVALID_ARG, "set_lr: lr %g, momentum %g", (double)lr, (double)momentum);
+    int has_buffer = t->cfg.optim.kind == ET_OPTIM_ADAM || t->cfg.optim.kind == ET_OPTIM_ADAMW || t->cfg.optim.momentum > 0.0f;
+    if (momentum > 0.0f && !has_buffer)
+        return et_fail(t->err, sizeof t->err, ET_ERR_STATE, "set_lr: momentum %g needs momentum buffers; prepare with optim.momentum > 0", (double)momentum);
+    for (uint32_t g = 0; g < t->n_groups; g++) t->group_lr[g] = lr * t->group_ratio[g];
+    t->momentum = momentum;
+    return ET_OK;
+}
+
+size_t et_trainer_group_count(const et_trainer *t) { return live(t) ? t->n_groups : 0; }
+uint64_t et_trainer_steps(const et_trainer *t) { return live(t) ? t->steps : 0; }
+const char *et_trainer_error(const et_trainer *t) { return live(t) ? t->err : "invalid trainer handle"; }
+
+et_status et_trainer_group(const et_trainer *t, size_t g, const char **first_node, int *trainable, float *lr) {
+    if (!live(t)) return ET_ERR_INVALID_ARG;
+    if (g >= t->n_groups) return ET_ERR_NOT_FOUND;
+    for (uint32_t i = 0; i < t->n_nodes; i++)
+        if (t->nodes[i].group == g) { if (first_node) *first_node = t->m->nodes[i].name; break; }
+    if (trainable) *trainable = t->group_trained[g];
+    if (lr) *lr = t->group_lr[g];
+    return ET_OK;
+}
+
+et_status et_trainer_export(const et_trainer *t, et_model **out) {
+    if (!live(t) || !out) return ET_ERR_INVALID_ARG;
+    et_model *m;
+    et_status st = et_model_clone(t->m, &m);
+    if (st != ET_OK) return st;
+    for (uint32_t i = 0; i < t->n_nodes; i++)
+        for (uint32_t k = 0; k < m->nodes[i].n_params; k++) {
+            int32_t p = t->nodes[i].p[k];
+            if (p >= 0 && t->params[p].trained)
+                memcpy((float *)m->nodes[i].params[k].data, t->params[p].w, t->params[p].count * sizeof(float));
+        }
+    for (uint32_t i = t->first; i < t->n_nodes; i++)
+        if (t->nodes[i].run_mean) {
+            size_t b = m->nodes[i].params[2].count * sizeof(float);
+            memcpy((float *)m->nodes[i].params[2].data, t->nodes[i].run_mean, b);
+            memcpy((float *)m->nodes[i].params[3].data, t->nodes[i].run_var, b);
+        }
+    *out = m;
+    return ET_OK;
+}

@@ -1,0 +1,435 @@
+/* The trainer: whole-network gradients vs finite differences, frozen layers
+ * untouched, discriminative learning rates, exact arena bytes, rejected
+ * non-finite steps, a new head, and learning on a separable problem. */
+#include <stdlib.h>
+#include "edgetune.h"
+#include "harness.h"
+
+/* conv3x3(3->6)+BN+ReLU -> dw3x3 s2 (+bias, ReLU6) -> pw(6->8, SiLU) -> add
+ * residual of a second pw -> maxpool -> GAP -> linear(8->4). */
+static et_model *small_net(int with_bn, unsigned seed) {
+    et_builder *b;
+    if (et_builder_new(3, 8, 8, &b) != ET_OK) return NULL;
+    float w1[6 * 27], g[8], be[8], mu[8], var[8], w2[6 * 9], b2[6], w3[8 * 6], b3[8], w4[8 * 8], fw[4 * 8], fb[4];
+    t_fill(w1, 6 * 27, seed); t_fill(g, 8, seed + 1); t_fill(be, 8, seed + 2); t_fill(mu, 8, seed + 3); t_fill(var, 8, seed + 4);
+    for (int i = 0; i < 8; i++) { g[i] += 1.5f; var[i] = var[i] * var[i] + 0.5f; mu[i] *= 0.1f; }
+    t_fill(w2, 54, seed + 5); t_fill(b2, 6, seed + 6); t_fill(w3, 48, seed + 7); t_fill(b3, 8, seed + 8);
+    t_fill(w4, 64, seed + 9); t_fill(fw, 32, seed + 10); t_fill(fb, 4, seed + 11);
+    et_conv2d_desc c1 = {6, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, {with_bn ? ET_ACT_NONE : ET_ACT_RELU, 0, 0}};
+    et_conv2d_desc dw = {6, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 6, et_act_relu6()};
+    et_conv2d_desc pw = {8, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, et_act_of(ET_ACT_SILU)};
+    et_conv2d_desc pw2 = {8, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, et_act_none()};
+    et_pool_desc mp = {2, 2, 1, 1, 0, 0, 0, 0, 0, 0};
+    int v, bn, r, d, p, p2, a, m, gp, fc, ok = 1;
+    ok &= et_builder_conv2d(b, "conv1", 0, &c1, w1, NULL, &v) == ET_OK;
+    if (with_bn) {
+        ok &= et_builder_batchnorm(b, "bn1", v, 1e-5f, g, be, mu, var, &bn) == ET_OK;
+        ok &= et_builder_act(b, "relu1", bn, et_act_relu(), &r) == ET_OK;
+    } else {
+        r = v;
+    }
+    ok &= et_builder_conv2d(b, "dw", r, &dw, w2, b2, &d) == ET_OK;
+    ok &= et_builder_conv2d(b, "pw", d, &pw, w3, b3, &p) == ET_OK;
+    ok &= et_builder_conv2d(b, "pw2", p, &pw2, w4, NULL, &p2) == ET_OK;
+    ok &= et_builder_add(b, "res", p, p2, et_act_none(), &a) == ET_OK;
+    ok &= et_builder_maxpool(b, "mp", a, &mp, &m) == ET_OK;
+    ok &= et_builder_global_avgpool(b, "gap", m, &gp) == ET_OK;
+    ok &= et_builder_linear(b, "fc", gp, 4, fw, fb, et_act_none(), &fc) == ET_OK;
+    et_model *out = NULL;
+    if (ok) et_builder_finish(b, &out);
+    et_builder_free(b);
+    return out;
+}
+
+static et_train_config sgd_cfg(float lr, size_t batch) {
+    et_train_config c;
+    et_train_config_default(&c);
+    c.batch = batch;
+    c.optim.kind = ET_OPTIM_SGD;
+    c.optim.lr = lr;
+    c.optim.momentum = 0.0f;
+    c.optim.weight_decay = 0.0f;
+    c.freeze_to = 0;
+    return c;
+}
+
+/* Scalar idx of all of node's parameter slots, in slot order. */
+static et_status param_at(const et_model *m, size_t node, size_t idx, float *v, size_t *slot_out) {
+    for (size_t slot = 0; slot < 4; slot++) {
+        const float *d;
+        size_t n;
+        if (et_model_param(m, node, slot, &d, &n) != ET_OK) break;
+        if (idx < n) { *v = d[idx]; if (slot_out) *slot_out = slot; return ET_OK; }
+        idx -= n;
+    }
+    return ET_ERR_NOT_FOUND;
+}
+
+static et_status perturbed(const et_model *m, size_t node, size_t idx, float h, et_model **out) {
+    et_status st = et_model_clone(m, out);
+    for (size_t slot = 0; st == ET_OK && slot < 4; slot++) {
+        const float *d;
+        size_t n;
+        if (et_model_param(*out, node, slot, &d, &n) != ET_OK) break;
+        if (idx < n) {
+            float *copy = malloc(n * sizeof *copy);
+            memcpy(copy, d, n * sizeof *copy);
+            copy[idx] += h;
+            st = et_model_set_param(*out, node, slot, copy, n);
+            free(copy);
+            return st;
+        }
+        idx -= n;
+    }
+    return ET_ERR_NOT_FOUND;
+}
+
+typedef struct trainer_box { void *arena; et_trainer *t; } trainer_box;
+
+static et_status open_trainer(const et_model *m, const et_train_config *c, trainer_box *tb) {
+    et_plan p;
+    et_status st = et_model_plan_train(m, c, &p);
+    if (st != ET_OK) return st;
+    tb->arena = malloc(p.total);
+    return et_trainer_prepare(m, c, tb->arena, p.total, &tb->t, NULL);
+}
+
+static double eval_loss(const et_model *m, const et_train_config *c, const float *x, const int32_t *y) {
+    trainer_box tb;
+    float loss = NAN;
+    if (open_trainer(m, c, &tb) == ET_OK) et_trainer_eval(tb.t, x, y, NULL, &loss);
+    free(tb.arena);
+    return loss;
+}
+
+/* One SGD step with lr h gives g = (w - w') / h for every weight; compare a
+ * sample with central differences of the loss through the whole network. */
+static void test_whole_network_gradient(void) {
+    et_model *m = small_net(1, 3);
+    CHECK(m);
+    et_train_config c = sgd_cfg(1e-3f, 3);
+    c.bn_mode = ET_BN_FROZEN; /* eval and train forward then agree exactly */
+    float x[3 * 8 * 8 * 3];
+    int32_t y[3] = {1, 3, 0};
+    t_fill(x, sizeof x / 4, 77);
+    trainer_box tb;
+    CHECK_OK(open_trainer(m, &c, &tb));
+    float loss;
+    CHECK_OK(et_trainer_step(tb.t, x, y, &loss));
+    CHECK(fabs(loss - eval_loss(m, &c, x, y)) < 1e-6);
+    et_model *after;
+    CHECK_OK(et_trainer_export(tb.t, &after));
+    size_t checked = 0, nonzero = 0;
+    for (size_t node = 0; node < et_model_node_count(m); node++) {
+        et_node_info ni;
+        CHECK_OK(et_model_node_info(m, node, &ni));
+        if (ni.params == 0) continue;
+        for (int k = 0; k < 3; k++) {
+            size_t idx = (size_t)(k * 7919 + 3) % ni.params;
+            /* perturb scalar idx of this node's parameters via a clone */
+            float w0, w1;
+            CHECK_OK(param_at(m, node, idx, &w0, NULL));
+            CHECK_OK(param_at(after, node, idx, &w1, NULL));
+            double g_step = ((double)w0 - (double)w1) / 1e-3;
+            double h = 1e-3, lp, lm; /* small: larger steps cross ReLU/max-pool kinks */
+            et_model *mp, *mm;
+            CHECK_OK(perturbed(m, node, idx, (float)h, &mp));
+            CHECK_OK(perturbed(m, node, idx, (float)-h, &mm));
+            lp = eval_loss(mp, &c, x, y);
+            lm = eval_loss(mm, &c, x, y);
+            et_model_free(mp);
+            et_model_free(mm);
+            double g_fd = (lp - lm) / (2 * h);
+            CHECKF(fabs(g_fd - g_step) <= 5e-4 + 2e-2 * fabs(g_fd), "node %zu '%s' param %zu: backward %.6g, finite difference %.6g",
+                   node, ni.name, idx, g_step, g_fd);
+            checked++;
+            nonzero += fabs(g_fd) > 1e-3;
+        }
+    }
+    printf("    %zu parameters checked against finite differences, %zu with a non-zero gradient\n", checked, nonzero);
+    CHECK(checked >= 15 && nonzero >= 10);
+    et_model_free(after);
+    free(tb.arena);
+    et_model_free(m);
+}
+
+static void test_frozen_untouched_and_discriminative_lr(void) {
+    et_model *m = small_net(1, 5);
+    CHECK(m);
+    et_train_config c = sgd_cfg(0.1f, 2);
+    c.optim.lr_lo = 0.001f;
+    c.freeze_to = 1; /* group 0 = conv1 + bn1 frozen */
+    trainer_box tb;
+    CHECK_OK(open_trainer(m, &c, &tb));
+    size_t ng = et_trainer_group_count(tb.t);
+    CHECK(ng == 5); /* conv1+bn1, dw, pw, pw2, fc */
+    float lrs[8];
+    for (size_t g = 0; g < ng; g++) {
+        int tr;
+        const char *first;
+        CHECK_OK(et_trainer_group(tb.t, g, &first, &tr, &lrs[g]));
+        CHECK(tr == (g >= 1));
+    }
+    /* geometric from 1e-3 to 1e-1 over the four trained groups */
+    CHECK(fabs(lrs[1] - 0.001f) < 1e-9 && fabs(lrs[4] - 0.1f) < 1e-7);
+    CHECK(fabs(lrs[2] / lrs[1] - lrs[3] / lrs[2]) < 1e-4 && fabs(lrs[3] / lrs[2] - lrs[4] / lrs[3]) < 1e-4);
+    float x[2 * 8 * 8 * 3];
+    int32_t y[2] = {2, 1};
+    for (int s = 0; s < 4; s++) { t_fill(x, sizeof x / 4, 100 + s); CHECK_OK(et_trainer_step(tb.t, x, y, NULL)); }
+    et_model *after;
+    CHECK_OK(et_trainer_export(tb.t, &after));
+    float a, b2;
+    for (size_t i = 0; i < 6 * 27; i++) { CHECK_OK(param_at(m, 0, i, &a, NULL)); CHECK_OK(param_at(after, 0, i, &b2, NULL)); CHECK(a == b2); }
+    int changed = 0;
+    for (size_t i = 0; i < 32; i++) { CHECK_OK(param_at(m, 9, i, &a, NULL)); CHECK_OK(param_at(after, 9, i, &b2, NULL)); changed += a != b2; }
+    CHECK(changed > 0);
+    /* schedules move every group together */
+    CHECK_OK(et_trainer_set_lr(tb.t, 0.05f, 0.0f));
+    CHECK_OK(et_trainer_group(tb.t, 1, NULL, NULL, &lrs[1]));
+    CHECK(fabs(lrs[1] - 0.0005f) < 1e-9);
+    CHECK_ST(et_trainer_set_lr(tb.t, 0.05f, 0.9f), ET_ERR_STATE); /* no momentum buffers planned */
+    et_model_free(after);
+    free(tb.arena);
+    et_model_free(m);
+}
+
+static void test_exact_arena_and_canary(void) {
+    et_model *m = small_net(1, 7);
+    CHECK(m);
+    et_train_config c;
+    et_train_config_default(&c);
+    c.batch = 4;
+    c.freeze_to = 0;
+    et_plan p;
+    CHECK_OK(et_model_plan_train(m, &c, &p));
+    CHECK(p.activations <= p.activations_naive && p.activations >= p.activations_bound);
+    unsigned char *buf = malloc(p.total + 4096);
+    memset(buf, 0xAB, p.total + 4096);
+    et_trainer *t;
+    size_t need;
+    CHECK_ST(et_trainer_prepare(m, &c, buf + 1, p.total - 1, &t, &need), ET_ERR_ARENA_TOO_SMALL);
+    CHECK(need == p.total && t == NULL);
+    CHECK_OK(et_trainer_prepare(m, &c, buf, p.total, &t, NULL));
+    float x[4 * 8 * 8 * 3], out[16], loss;
+    int32_t y[4] = {0, 1, 2, 3};
+    for (int s = 0; s < 3; s++) { t_fill(x, sizeof x / 4, 5 + s); CHECK_OK(et_trainer_step(t, x, y, &loss)); }
+    CHECK_OK(et_trainer_eval(t, x, y, out, &loss));
+    for (size_t i = p.total; i < p.total + 4096; i++) CHECKF(buf[i] == 0xAB, "byte %zu past the planned arena was written", i - p.total);
+    free(buf);
+    et_model_free(m);
+}
+
+static void test_nonfinite_step_rejected(void) {
+    et_model *m = small_net(1, 9);
+    CHECK(m);
+    et_train_config c = sgd_cfg(0.1f, 2);
+    trainer_box tb;
+    CHECK_OK(open_trainer(m, &c, &tb));
+    float x[2 * 8 * 8 * 3], loss;
+    int32_t y[2] = {0, 1};
+    t_fill(x, sizeof x / 4, 3);
+    x[17] = NAN;
+    CHECK_ST(et_trainer_step(tb.t, x, y, &loss), ET_ERR_NUMERIC);
+    CHECK(strstr(et_trainer_error(tb.t), "no weight changed"));
+    CHECK(et_trainer_steps(tb.t) == 0);
+    et_model *after;
+    CHECK_OK(et_trainer_export(tb.t, &after));
+    float a, b2;
+    for (size_t node = 0; node < et_model_node_count(m); node++) {
+        et_node_info ni;
+        CHECK_OK(et_model_node_info(m, node, &ni));
+        for (size_t i = 0; i < ni.params; i++) { CHECK_OK(param_at(m, node, i, &a, NULL)); CHECK_OK(param_at(after, node, i, &b2, NULL)); CHECK(a == b2); }
+    }
+    int32_t bad[2] = {0, 9};
+    x[17] = 0.0f;
+    CHECK_ST(et_trainer_step(tb.t, x, bad, &loss), ET_ERR_INVALID_ARG);
+    CHECK_OK(et_trainer_step(tb.t, x, y, &loss));
+    CHECK(et_trainer_steps(tb.t) == 1);
+    et_model_free(after);
+    free(tb.arena);
+    et_model_free(m);
+}
+
+/* A fresh 3-class head learns a problem the features separate. */
+static void test_new_head_learns(void) {
+    et_model *base = small_net(0, 11), *m;
+    CHECK(base);
+    CHECK_OK(et_model_new_head(base, 3, 1, &m));
+    et_train_config c;
+    et_train_config_default(&c);
+    c.batch = 6;
+    c.optim.lr = 0.05f;
+    c.freeze_to = -1; /* head only */
+    trainer_box tb;
+    CHECK_OK(open_trainer(m, &c, &tb));
+    float x[6 * 8 * 8 * 3], first = 0, loss = 0;
+    int32_t y[6];
+    for (int s = 0; s < 150; s++) {
+        for (int i = 0; i < 6; i++) {
+            y[i] = (s + i) % 3;
+            t_fill(x + i * 192, 192, (unsigned)(s * 6 + i + 1));
+            for (int k = 0; k < 192; k++) x[i * 192 + k] = 0.3f * x[i * 192 + k] + (k % 3 == y[i] ? 1.0f : -0.5f);
+        }
+        CHECK_OK(et_trainer_step(tb.t, x, y, &loss));
+        if (s == 0) first = loss;
+    }
+    printf("    head-only loss %.4f -> %.4f over 150 steps\n", first, loss);
+    CHECK(loss < 0.5f * first);
+    et_model_free(m);
+    et_model_free(base);
+    free(tb.arena);
+}
+
+/* ---- trajectory parity with PyTorch (tests/fixtures/train/parity_*) ---- */
+
+static float *load_npy(const char *dir, const char *name, size_t want) {
+    char path[256];
+    snprintf(path, sizeof path, "tests/fixtures/train/%s/%s.npy", dir, name);
+    et_array a;
+    char err[256];
+    if (et_npy_read_file(path, &a, err, sizeof err) != ET_OK) { printf("    %s\n", err); return NULL; }
+    if (a.count != want) { printf("    %s: %zu values, want %zu\n", path, a.count, want); et_array_free(&a); return NULL; }
+    return a.data; /* owned by the caller (free) */
+}
+
+static const char *const tiny_names[] = {"conv1_w", "bn1_gamma", "bn1_beta", "bn1_running_mean", "bn1_running_var",
+                                         "conv2_w", "conv2_b", "conv3_w", "conv3_b", "fc_w", "fc_b"};
+static const size_t tiny_counts[] = {216, 8, 8, 8, 8, 72, 8, 128, 16, 80, 5};
+/* (node, slot) of each tensor in the builder graph below */
+static const int tiny_node[] = {0, 1, 1, 1, 1, 3, 3, 4, 4, 6, 6};
+static const int tiny_slot[] = {0, 0, 1, 2, 3, 0, 1, 0, 1, 0, 1};
+
+static et_model *tiny_net(const char *dir) {
+    float *p[11];
+    int ok = 1;
+    for (int k = 0; k < 11; k++) {
+        char nm[64];
+        snprintf(nm, sizeof nm, "init_%s", tiny_names[k]);
+        p[k] = load_npy(dir, nm, tiny_counts[k]);
+        ok &= p[k] != NULL;
+    }
+    et_model *m = NULL;
+    et_builder *b = NULL;
+    if (ok && et_builder_new(3, 8, 8, &b) == ET_OK) {
+        et_conv2d_desc c1 = {8, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, et_act_none()};
+        et_conv2d_desc c2 = {8, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 8, et_act_relu6()};
+        et_conv2d_desc c3 = {16, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, et_act_of(ET_ACT_SILU)};
+        int v[8];
+        ok &= et_builder_conv2d(b, "conv1", 0, &c1, p[0], NULL, &v[0]) == ET_OK;
+        ok &= et_builder_batchnorm(b, "bn1", v[0], 1e-5f, p[1], p[2], p[3], p[4], &v[1]) == ET_OK;
+        ok &= et_builder_act(b, "relu", v[1], et_act_relu(), &v[2]) == ET_OK;
+        ok &= et_builder_conv2d(b, "conv2", v[2], &c2, p[5], p[6], &v[3]) == ET_OK;
+        ok &= et_builder_conv2d(b, "conv3", v[3], &c3, p[7], p[8], &v[4]) == ET_OK;
+        ok &= et_builder_global_avgpool(b, "gap", v[4], &v[5]) == ET_OK;
+        ok &= et_builder_linear(b, "fc", v[5], 5, p[9], p[10], et_act_none(), &v[6]) == ET_OK;
+        if (ok) et_builder_finish(b, &m);
+    }
+    et_builder_free(b);
+    for (int k = 0; k < 11; k++) free(p[k]);
+    return m;
+}
+
+static void run_parity(const char *dir, et_train_config c) {
+    et_model *m = tiny_net(dir);
+    CHECK(m);
+    c.batch = 4;
+    c.freeze_to = 0;
+    c.bn_mode = ET_BN_TRAIN;
+    c.optim.clip_norm = 1.0f;
+    trainer_box tb;
+    CHECK_OK(open_trainer(m, &c, &tb));
+    float *want_loss = load_npy(dir, "losses", 20);
+    CHECK(want_loss);
+    double worst_loss = 0.0;
+    for (int s = 0; s < 20; s++) {
+        char nm[32];
+        snprintf(nm, sizeof nm, "x_%d", s);
+        float *x = load_npy(dir, nm, 4 * 8 * 8 * 3);
+        snprintf(nm, sizeof nm, "y_%d", s);
+        float *yf = load_npy(dir, nm, 4);
+        CHECK(x && yf);
+        int32_t y[4];
+        for (int i = 0; i < 4; i++) y[i] = (int32_t)yf[i];
+        float loss;
+        CHECK_OK(et_trainer_step(tb.t, x, y, &loss));
+        double rel = fabs((double)loss - want_loss[s]) / fabs((double)want_loss[s]);
+        if (rel > worst_loss) worst_loss = rel;
+        free(x);
+        free(yf);
+    }
+    et_model *after;
+    CHECK_OK(et_trainer_export(tb.t, &after));
+    double worst_w = 0.0;
+    for (int k = 0; k < 11; k++) {
+        char nm[64];
+        snprintf(nm, sizeof nm, "final_%s", tiny_names[k]);
+        float *want = load_npy(dir, nm, tiny_counts[k]);
+        CHECK(want);
+        const float *got;
+        size_t n;
+        CHECK_OK(et_model_param(after, (size_t)tiny_node[k], (size_t)tiny_slot[k], &got, &n));
+        CHECK(n == tiny_counts[k]);
+        double scale = 0.0;
+        for (size_t i = 0; i < n; i++) if (fabs(want[i]) > scale) scale = fabs(want[i]);
+        for (size_t i = 0; i < n; i++) {
+            double rel = fabs((double)got[i] - want[i]) / (scale > 0 ? scale : 1.0);
+            if (rel > worst_w) worst_w = rel;
+        }
+        free(want);
+    }
+    printf("    %s: 20 steps, worst loss rel err %.2e, worst final weight rel err %.2e\n", dir, worst_loss, worst_w);
+    CHECK(worst_loss <= 1e-4);
+    CHECK(worst_w <= 1e-4);
+    free(want_loss);
+    et_model_free(after);
+    free(tb.arena);
+    et_model_free(m);
+}
+
+static et_train_config parity_cfg(et_optim_kind kind, float lr, float wd) {
+    et_train_config c;
+    et_train_config_default(&c);
+    c.optim.kind = kind;
+    c.optim.lr = lr;
+    c.optim.weight_decay = wd;
+    c.optim.momentum = 0.0f;
+    c.optim.beta1 = 0.9f;
+    c.optim.beta2 = 0.999f;
+    c.optim.eps = 1e-8f;
+    return c;
+}
+
+static void test_parity_sgd_momentum(void) {
+    et_train_config c = parity_cfg(ET_OPTIM_SGD, 0.1f, 1e-4f);
+    c.optim.momentum = 0.9f;
+    run_parity("parity_sgd_momentum", c);
+}
+static void test_parity_sgd_nesterov(void) {
+    et_train_config c = parity_cfg(ET_OPTIM_SGD, 0.05f, 1e-4f);
+    c.optim.momentum = 0.9f;
+    c.optim.nesterov = 1;
+    run_parity("parity_sgd_nesterov", c);
+}
+static void test_parity_adam(void) { run_parity("parity_adam", parity_cfg(ET_OPTIM_ADAM, 1e-3f, 1e-4f)); }
+static void test_parity_adamw(void) { run_parity("parity_adamw", parity_cfg(ET_OPTIM_ADAMW, 1e-3f, 1e-2f)); }
+static void test_parity_rmsprop(void) {
+    et_train_config c = parity_cfg(ET_OPTIM_RMSPROP, 1e-3f, 1e-4f);
+    c.optim.beta2 = 0.99f;
+    c.optim.momentum = 0.9f;
+    c.optim.centered = 1;
+    run_parity("parity_rmsprop", c);
+}
+
+int main(void) {
+    RUN(test_whole_network_gradient);
+    RUN(test_frozen_untouched_and_discriminative_lr);
+    RUN(test_exact_arena_and_canary);
+    RUN(test_nonfinite_step_rejected);
+    RUN(test_new_head_learns);
+    RUN(test_parity_sgd_momentum);
+    RUN(test_parity_sgd_nesterov);
+    RUN(test_parity_adam);
+    RUN(test_parity_adamw);
+    RUN(test_parity_rmsprop);
+    return t_summary(__FILE__);
+}
