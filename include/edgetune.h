@@ -471,6 +471,18 @@ uint64_t et_trainer_steps(const et_trainer *t);  /* optimizer steps taken */
 et_status et_trainer_export(const et_trainer *t, et_model **out);
 const char *et_trainer_error(const et_trainer *t);
 
+/* Checkpoint state of a trainer: trained weights, optimizer state, batchnorm
+ * running statistics and step counters, with a CRC32, in a versioned
+ * little-endian blob. Loading checks that the blob was saved by a trainer
+ * of the same model and configuration. */
+et_status et_trainer_state_size(const et_trainer *t, size_t *bytes);
+et_status et_trainer_state_save(const et_trainer *t, void *buf, size_t cap);
+et_status et_trainer_state_load(et_trainer *t, const void *buf, size_t len);
+
+/* Write len bytes to path atomically: a temporary file in the same folder,
+ * fsync, rename, fsync of the folder. On failure path is untouched. */
+et_status et_file_write_atomic(const char *path, const void *buf, size_t len);
+
 /* Replace the last linear layer with one of `classes` outputs, Kaiming-uniform
  * initialised from seed (bias zero). Labels are dropped unless classes match. */
 et_status et_model_new_head(const et_model *m, size_t classes, uint64_t seed, et_model **out);

@@ -280,6 +280,75 @@ static void test_new_head_learns(void) {
     free(tb.arena);
 }
 
+static void train_steps(et_trainer *t, int from, int to) {
+    float x[4 * 8 * 8 * 3];
+    int32_t y[4];
+    for (int s = from; s < to; s++) {
+        t_fill(x, sizeof x / 4, (unsigned)(40 + s));
+        for (int i = 0; i < 4; i++) y[i] = (s + i) % 4;
+        et_trainer_step(t, x, y, NULL);
+    }
+}
+
+static int same_weights(const et_model *a, const et_model *b) {
+    for (size_t node = 0; node < et_model_node_count(a); node++)
+        for (size_t slot = 0; slot < 4; slot++) {
+            const float *da, *db;
+            size_t na, nb;
+            if (et_model_param(a, node, slot, &da, &na) != ET_OK) break;
+            if (et_model_param(b, node, slot, &db, &nb) != ET_OK || na != nb || (na && memcmp(da, db, na * 4) != 0)) return 0;
+        }
+    return 1;
+}
+
+/* Save after 3 steps, load into a fresh trainer, 3 more steps: bit-identical
+ * to 6 straight steps (Adam + momentum state + BN running stats + dropout-free). */
+static void test_state_resume_bit_identical(void) {
+    et_model *m = small_net(1, 13);
+    CHECK(m);
+    et_train_config c;
+    et_train_config_default(&c);
+    c.batch = 4;
+    c.freeze_to = 0;
+    c.accum_steps = 2; /* the save lands mid-accumulation */
+    trainer_box a, b, d;
+    CHECK_OK(open_trainer(m, &c, &a));
+    train_steps(a.t, 0, 6);
+    CHECK_OK(open_trainer(m, &c, &b));
+    train_steps(b.t, 0, 3);
+    size_t n;
+    CHECK_OK(et_trainer_state_size(b.t, &n));
+    unsigned char *state = malloc(n);
+    CHECK_OK(et_trainer_state_save(b.t, state, n));
+    CHECK_OK(open_trainer(m, &c, &d));
+    CHECK_OK(et_trainer_state_load(d.t, state, n));
+    train_steps(d.t, 3, 6);
+    CHECK(et_trainer_steps(d.t) == et_trainer_steps(a.t));
+    et_model *ma, *md;
+    CHECK_OK(et_trainer_export(a.t, &ma));
+    CHECK_OK(et_trainer_export(d.t, &md));
+    CHECK(same_weights(ma, md));
+    /* corrupt, truncated and foreign states are refused and change nothing */
+    state[n / 2] ^= 1;
+    CHECK_ST(et_trainer_state_load(d.t, state, n), ET_ERR_CRC);
+    CHECK(strstr(et_trainer_error(d.t), "corrupt"));
+    state[n / 2] ^= 1;
+    CHECK_ST(et_trainer_state_load(d.t, state, n - 1), ET_ERR_FORMAT);
+    CHECK_ST(et_trainer_state_load(d.t, state, 10), ET_ERR_FORMAT);
+    et_train_config other = c;
+    other.freeze_to = -1;
+    trainer_box e;
+    CHECK_OK(open_trainer(m, &other, &e));
+    CHECK_ST(et_trainer_state_load(e.t, state, n), ET_ERR_INVALID_ARG);
+    CHECK(strstr(et_trainer_error(e.t), "another model"));
+    et_model *md2;
+    CHECK_OK(et_trainer_export(d.t, &md2));
+    CHECK(same_weights(md, md2));
+    et_model_free(ma); et_model_free(md); et_model_free(md2);
+    free(state); free(a.arena); free(b.arena); free(d.arena); free(e.arena);
+    et_model_free(m);
+}
+
 /* ---- trajectory parity with PyTorch (tests/fixtures/train/parity_*) ---- */
 
 static float *load_npy(const char *dir, const char *name, size_t want) {
@@ -426,6 +495,7 @@ int main(void) {
     RUN(test_exact_arena_and_canary);
     RUN(test_nonfinite_step_rejected);
     RUN(test_new_head_learns);
+    RUN(test_state_resume_bit_identical);
     RUN(test_parity_sgd_momentum);
     RUN(test_parity_sgd_nesterov);
     RUN(test_parity_adam);

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "model.h"
+#include "atomic_file.h"
 
 typedef enum npy_dtype { DT_F4, DT_F8, DT_U1, DT_I1, DT_B1, DT_I4, DT_I8 } npy_dtype;
 
@@ -369,7 +370,7 @@ static size_t npy_header(char *buf, size_t cap, const size_t *dims, size_t ndim)
     return total;
 }
 
-static int write_data(FILE *f, const float *data, size_t count) {
+static void write_data(et_atomic *w, const float *data, size_t count) {
     unsigned char chunk[4096];
     for (size_t done = 0; done < count;) {
         size_t n = count - done < sizeof chunk / 4 ? count - done : sizeof chunk / 4;
@@ -381,22 +382,9 @@ static int write_data(FILE *f, const float *data, size_t count) {
             chunk[4 * i + 2] = (unsigned char)(u >> 16);
             chunk[4 * i + 3] = (unsigned char)(u >> 24);
         }
-        if (fwrite(chunk, 4, n, f) != n) return 0;
+        et_atomic_write(w, chunk, 4 * n);
         done += n;
     }
-    return 1;
-}
-
-/* Make the rename itself durable; best effort (some filesystems refuse). */
-static void sync_dir(const char *path) {
-    const char *slash = strrchr(path, '/');
-    char dir[4096];
-    if (!slash) strcpy(dir, ".");
-    else if (slash == path) strcpy(dir, "/");
-    else if ((size_t)(slash - path) < sizeof dir) { memcpy(dir, path, (size_t)(slash - path)); dir[slash - path] = '\0'; }
-    else return;
-    int fd = open(dir, O_RDONLY);
-    if (fd >= 0) { (void)fsync(fd); close(fd); }
 }
 
 et_status et_npy_write_file(const char *path, const float *data, const size_t *dims, size_t ndim) {
@@ -409,20 +397,9 @@ et_status et_npy_write_file(const char *path, const float *data, const size_t *d
 
     char hdr[512];
     size_t hlen = npy_header(hdr, sizeof hdr, dims, ndim);
-    size_t plen = strlen(path);
-    char *tmp = malloc(plen + 5);
-    if (!tmp) return ET_ERR_NO_MEMORY;
-    memcpy(tmp, path, plen);
-    memcpy(tmp + plen, ".tmp", 5);
-    FILE *f = fopen(tmp, "wb");
-    if (!f) { free(tmp); return ET_ERR_IO; }
-    int ok = fwrite(hdr, 1, hlen, f) == hlen && write_data(f, data, count);
-    ok = fflush(f) == 0 && ok;
-    ok = fsync(fileno(f)) == 0 && ok;
-    ok = fclose(f) == 0 && ok;
-    ok = ok && rename(tmp, path) == 0;
-    if (!ok) remove(tmp);
-    else sync_dir(path);
-    free(tmp);
-    return ok ? ET_OK : ET_ERR_IO;
+    et_atomic w;
+    if (et_atomic_begin(&w, path, NULL, NULL, 0) != ET_OK) return ET_ERR_IO;
+    et_atomic_write(&w, hdr, hlen);
+    write_data(&w, data, count);
+    return et_atomic_commit(&w, NULL, 0);
 }

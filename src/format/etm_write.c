@@ -12,6 +12,7 @@
 #include "model.h"
 #include "format/crc32.h"
 #include "format/etm.h"
+#include "atomic_file.h"
 
 #define N_SECTIONS 4u
 
@@ -228,7 +229,7 @@ typedef struct sink {
     unsigned char *buf;
     size_t pos, cap;
     uint32_t crc;
-    int fd;
+    et_atomic *file;
 } sink;
 
 static int put_mem(sink *s, const void *p, size_t n) {
@@ -243,19 +244,9 @@ static int put_crc(sink *s, const void *p, size_t n) {
     return 1;
 }
 
-static int put_fd(sink *s, const void *p, size_t n) {
-    const unsigned char *b = p;
-    while (n) {
-        ssize_t w = write(s->fd, b, n);
-        if (w < 0 && errno == EINTR) continue;
-        if (w <= 0) {
-            if (w == 0) errno = EIO;
-            return 0;
-        }
-        b += w;
-        n -= (size_t)w;
-    }
-    return 1;
+static int put_file(sink *s, const void *p, size_t n) {
+    et_atomic_write(s->file, p, n);
+    return 1; /* failures are reported by et_atomic_commit */
 }
 
 /* Stream the BLOB: each param at its 64-aligned offset, zeros between,
@@ -298,34 +289,11 @@ et_status et_model_save_buffer(const et_model *m, void *buf, size_t cap, size_t 
         return wfail(m, ET_ERR_INVALID_ARG, "save: buffer holds %zu bytes, the model needs %zu", cap, L.total);
     unsigned char *f = buf;
     memset(f, 0, L.total);
-    sink s = {put_mem, f + L.blob_off, 0, L.blob_size, 0, -1};
+    sink s = {put_mem, f + L.blob_off, 0, L.blob_size, 0, NULL};
     if (!emit_blob(m, &s) || s.pos != L.blob_size)
         return wfail(m, ET_ERR_INVALID_ARG, "save: weights changed while writing");
     fill_front(m, &L, et_crc32(f + L.blob_off, L.blob_size), f);
     return ET_OK;
-}
-
-static et_status io_fail(const et_model *m, const char *what, const char *path, int e) {
-    return wfail(m, ET_ERR_IO, "save: %s '%s': %s", what, path, strerror(e));
-}
-
-/* fsync the directory holding path so that the rename itself is durable. */
-static et_status sync_dir(const et_model *m, const char *path) {
-    const char *slash = strrchr(path, '/');
-    size_t dl = slash ? (size_t)(slash - path) : 0;
-    char *dir = malloc(dl + 2);
-    if (!dir) return wfail(m, ET_ERR_NO_MEMORY, "save: out of memory");
-    if (!slash) memcpy(dir, ".", 2);
-    else if (dl == 0) memcpy(dir, "/", 2);
-    else { memcpy(dir, path, dl); dir[dl] = 0; }
-    et_status st = ET_OK;
-    int fd = open(dir, O_RDONLY);
-    if (fd < 0) st = io_fail(m, "open directory", dir, errno);
-    /* some file systems cannot fsync a directory (EINVAL); nothing more to do there */
-    else if (fsync(fd) != 0 && errno != EINVAL) st = io_fail(m, "fsync directory", dir, errno);
-    if (fd >= 0) close(fd);
-    free(dir);
-    return st;
 }
 
 et_status et_model_save_file(const et_model *m, const char *path) {
@@ -335,36 +303,21 @@ et_status et_model_save_file(const et_model *m, const char *path) {
     et_status st = compute_layout(m, &L);
     if (st != ET_OK) return st;
 
-    size_t plen = strlen(path);
-    char *tmp = malloc(plen + 5);
     unsigned char *front = calloc(1, L.blob_off);
-    if (!tmp || !front) {
-        free(tmp);
-        free(front);
-        return wfail(m, ET_ERR_NO_MEMORY, "save: out of memory");
-    }
-    memcpy(tmp, path, plen);
-    memcpy(tmp + plen, ".tmp", 5);
-
-    sink c = {put_crc, NULL, 0, 0, 0, -1};
+    if (!front) return wfail(m, ET_ERR_NO_MEMORY, "save: out of memory");
+    sink c = {put_crc, NULL, 0, 0, 0, NULL};
     emit_blob(m, &c);
     fill_front(m, &L, c.crc, front);
-
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    if (fd < 0) {
-        st = io_fail(m, "create", tmp, errno);
-        free(tmp);
-        free(front);
-        return st;
+    char err[ET_ERR_LEN];
+    et_atomic w;
+    st = et_atomic_begin(&w, path, NULL, err, sizeof err);
+    if (st == ET_OK) {
+        sink s = {put_file, NULL, 0, 0, 0, &w};
+        put_file(&s, front, L.blob_off);
+        emit_blob(m, &s);
+        st = et_atomic_commit(&w, err, sizeof err);
     }
-    sink s = {put_fd, NULL, 0, 0, 0, fd};
-    if (!put_fd(&s, front, L.blob_off) || !emit_blob(m, &s)) st = io_fail(m, "write", tmp, errno);
-    else if (fsync(fd) != 0) st = io_fail(m, "fsync", tmp, errno);
-    if (close(fd) != 0 && st == ET_OK) st = io_fail(m, "close", tmp, errno);
-    if (st == ET_OK && rename(tmp, path) != 0) st = io_fail(m, "rename to", path, errno);
-    if (st != ET_OK) unlink(tmp);
-    else st = sync_dir(m, path);
-    free(tmp);
     free(front);
+    if (st != ET_OK) wfail(m, st, "save: %s", err);
     return st;
 }
