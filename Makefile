@@ -101,11 +101,13 @@ SAN := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recove
 sanitize:
 	$(MAKE) test BUILD=build-asan OPT="-O1 -g" EXTRA_CFLAGS="$(SAN)" EXTRA_LDFLAGS="$(SAN)"
 
-demo: all
-	$(BUILD)/mkmodel mobilenet_v2 $(BUILD)/mobilenet_v2.etm
-	$(BUILD)/edgetune info $(BUILD)/mobilenet_v2.etm
-	$(BUILD)/mkmodel input 1,224,224,3 $(BUILD)/demo_input.npy
-	$(BUILD)/edgetune run $(BUILD)/mobilenet_v2.etm --input $(BUILD)/demo_input.npy --output $(BUILD)/demo_output.npy --top 5
+# The main job (tools/demo.sh): fine-tune the bundled Fashion-MNIST backbone
+# (models/) on its five held-out classes with --recipe fine_tune, print the
+# frozen-head and fine-tuned accuracies, wall time and peak memory, classify a
+# few held-out images. Builds the CLI with 2 jobs unless -j was given.
+demo:
+	@$(MAKE) --no-print-directory $(if $(findstring j,$(filter-out --%,$(MAKEFLAGS))),,-j2) cli
+	BUILD=$(BUILD) sh tools/demo.sh
 
 install: lib cli
 	install -d $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/bin
@@ -160,3 +162,110 @@ print-strip:
 # Cortex-A53/A72/A76 against each core's FMA peak (tools/mca/run.sh).
 mca:
 	@sh tools/mca/run.sh
+
+# ---------------------------------------------------------------------------
+# Fuzzing and ThreadSanitizer (issue 9). See docs/SECURITY.md.
+# `make fuzz FUZZ_SECONDS=N` builds the library with clang's libFuzzer
+# instrumentation + ASan + UBSan in build-fuzz/ and runs each target in
+# tests/fuzz for N seconds, starting from the committed seeds and crash
+# inputs (read-only: new inputs go to build-fuzz/corpus/<target>). Crashes
+# land in build-fuzz/crashes/<target>/; commit them under
+# tests/fuzz/regressions/<target>/ so tests/test_regressions.c replays them.
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS := etm npy onnx ckpt cli
+FUZZ_BUILD := build-fuzz
+FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+.PHONY: fuzz fuzz-build tsan
+fuzz-build:
+	$(MAKE) --no-print-directory CC=clang BUILD=$(FUZZ_BUILD) OPT="-O1 -g" \
+	  EXTRA_CFLAGS="-fsanitize=fuzzer-no-link $(FUZZ_SAN)" EXTRA_LDFLAGS="$(FUZZ_SAN)" \
+	  $(FUZZ_TARGETS:%=$(FUZZ_BUILD)/fuzz/fuzz_%)
+
+# The CLI target links the real CLI with its main renamed, so fuzzed argv
+# go through exactly the code a user runs.
+FUZZ_LINK_cli = $(filter-out $(BUILD)/obj/tools/cli/main.o,$(CLI_OBJS)) $(BUILD)/obj/tools/cli/main_fuzz.o $(ZOO_OBJS)
+$(BUILD)/obj/tools/cli/main_fuzz.o: tools/cli/main.c tools/cli/cli.h include/edgetune.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -Itools -Dmain=et_cli_main -c $< -o $@
+.SECONDEXPANSION:
+$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(wildcard tests/fuzz/*.h) $$(FUZZ_LINK_$$*) $(BUILD)/libedgetune.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -Isrc -Itools -Itests -fsanitize=fuzzer -o $@ $< $(FUZZ_LINK_$*) $(BUILD)/libedgetune.a $(LDLIBS_ALL)
+
+# Prints "fuzz <target>: N executions ..." per target; fails if any crashed.
+# Paths are absolute because the CLI target works in a scratch folder.
+# The CLI target's own stdout/stderr are closed (-close_fd_mask) so its
+# usage messages do not flood the log; crash reports still show.
+fuzz: fuzz-build
+	@fail=0; for t in $(FUZZ_TARGETS); do \
+	  mkdir -p $(FUZZ_BUILD)/corpus/$$t $(FUZZ_BUILD)/crashes/$$t; \
+	  seeds="$(CURDIR)/tests/fuzz/corpus/$$t $(CURDIR)/tests/fuzz/regressions/$$t"; opts=""; \
+	  if [ $$t = onnx ]; then seeds="$$seeds $(CURDIR)/tests/fixtures/onnx"; fi; \
+	  if [ $$t = cli ]; then opts="-close_fd_mask=3"; fi; \
+	  log=$(FUZZ_BUILD)/fuzz_$$t.log; \
+	  ./$(FUZZ_BUILD)/fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=2048 \
+	    -print_final_stats=1 -artifact_prefix=$(CURDIR)/$(FUZZ_BUILD)/crashes/$$t/ $$opts \
+	    $(CURDIR)/$(FUZZ_BUILD)/corpus/$$t $$seeds >$$log 2>&1; rc=$$?; \
+	  execs=$$(sed -n 's/^stat::number_of_executed_units: *//p' $$log | tail -n 1); \
+	  if [ $$rc -ne 0 ]; then fail=1; echo "fuzz $$t: CRASH after $${execs:-?} executions (see $$log, $(FUZZ_BUILD)/crashes/$$t/)"; \
+	  grep -m 3 -E 'ERROR|runtime error|invariant' $$log; \
+	  else echo "fuzz $$t: $$execs executions in $(FUZZ_SECONDS) s, no crash"; fi; \
+	done; exit $$fail
+
+# Threaded tests (thread pool, two models in two threads) under TSan.
+TSAN := -fsanitize=thread -fno-omit-frame-pointer
+TSAN_TESTS := test_threads test_concurrency
+tsan:
+	$(MAKE) --no-print-directory BUILD=build-tsan OPT="-O1 -g" EXTRA_CFLAGS="$(TSAN)" EXTRA_LDFLAGS="$(TSAN)" \
+	  $(TSAN_TESTS:%=build-tsan/tests/%)
+	TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 $(TSAN_OPTIONS)" sh tests/run.sh $(TSAN_TESTS:%=build-tsan/tests/%)
+# ---------------------------------------------------------------------------
+
+# ---- image codecs for datasets (issue 7) ----------------------------------
+# libpng / libjpeg(-turbo) are optional: a test compile with $(CC) (so cross
+# compilers probe their own sysroot) decides, once per make run. Only
+# src/data/png.c and src/data/jpeg.c see ET_HAVE_PNG / ET_HAVE_JPEG; without
+# them those files report ET_ERR_UNSUPPORTED. `make ET_NO_IMAGES=1` forces
+# both off; ET_PNG=0/1 and ET_JPEG=0/1 override the probe.
+ifeq ($(ET_NO_IMAGES),1)
+ET_PNG := 0
+ET_JPEG := 0
+endif
+ET_HASH := \#
+ET_PROBE = $(shell printf '$(1)' | $(CC) $(PORT_CFLAGS) -x c - -o /dev/null $(2) >/dev/null 2>&1 && echo 1 || echo 0)
+ifndef ET_PNG
+ET_PNG := $(call ET_PROBE,$(ET_HASH)include <png.h>\nint main(void){return (int)png_access_version_number() < 0;}\n,-lpng)
+endif
+ifndef ET_JPEG
+ET_JPEG := $(call ET_PROBE,$(ET_HASH)include <stdio.h>\n$(ET_HASH)include <jpeglib.h>\nint main(void){struct jpeg_error_mgr e; return jpeg_std_error(&e) == 0;}\n,-ljpeg)
+endif
+ifeq ($(ET_PNG),1)
+$(BUILD)/obj/src/data/png.o: CFLAGS_ALL += -DET_HAVE_PNG=1
+LDLIBS_ALL += -lpng
+endif
+ifeq ($(ET_JPEG),1)
+$(BUILD)/obj/src/data/jpeg.o: CFLAGS_ALL += -DET_HAVE_JPEG=1
+LDLIBS_ALL += -ljpeg
+endif
+# Rebuild the codec objects when the choice changes.
+ET_CODEC_STAMP := $(BUILD)/obj/src/data/.codecs-png$(ET_PNG)-jpeg$(ET_JPEG)
+$(ET_CODEC_STAMP):
+	@mkdir -p $(dir $@) && rm -f $(BUILD)/obj/src/data/.codecs-* && touch $@
+$(BUILD)/obj/src/data/png.o $(BUILD)/obj/src/data/jpeg.o: $(ET_CODEC_STAMP)
+# ---------------------------------------------------------------------------
+
+# ---- benchmarks (issue 3): programs, not timed tests --------------------------
+# `make bench` prints per-kernel GFLOP/s and % of the FMA peak it measures, then
+# `edgetune bench` on MobileNetV2-1.0@224 (1 and 2 threads).
+.PHONY: bench
+$(BUILD)/bench_kernels: $(BUILD)/obj/tools/bench/bench_kernels.o $(BUILD)/obj/tools/bench/fma_peak.o $(BUILD)/libedgetune.a
+	$(CC) -o $@ $^ $(LDLIBS_ALL)
+bench: $(BUILD)/bench_kernels $(BUILD)/edgetune $(BUILD)/mkmodel
+	$(BUILD)/bench_kernels
+	$(BUILD)/mkmodel mobilenet_v2 $(BUILD)/mobilenet_v2.etm
+	$(BUILD)/edgetune bench $(BUILD)/mobilenet_v2.etm --threads 2
+# Regenerates the committed seed corpora (tests/fuzz/corpus) from the library.
+.PHONY: fuzz-seeds
+fuzz-seeds: $(BUILD)/libedgetune.a
+	$(CC) $(CFLAGS_ALL) -Isrc -Itools -Itests -o $(BUILD)/fuzz_gen_seeds tests/fuzz/gen_seeds.c $(BUILD)/libedgetune.a $(LDLIBS_ALL)
+	./$(BUILD)/fuzz_gen_seeds

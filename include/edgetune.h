@@ -471,6 +471,19 @@ uint64_t et_trainer_steps(const et_trainer *t);  /* optimizer steps taken */
 et_status et_trainer_export(const et_trainer *t, et_model **out);
 const char *et_trainer_error(const et_trainer *t);
 
+/* Feature cache. When the frozen prefix hands the trained suffix exactly one
+ * tensor (the "cut", e.g. the pooled features for head-only training) and
+ * the samples do not change (no augmentation), compute each sample's
+ * features once and train from them: from the second epoch an epoch costs
+ * only the trained layers. floats: values per sample at the cut;
+ * ET_ERR_UNSUPPORTED when the prefix feeds the suffix more than one tensor. */
+et_status et_trainer_feature_size(const et_trainer *t, size_t *floats);
+/* Run the frozen prefix on x [batch][h][w][c]; write [batch][floats] features. */
+et_status et_trainer_features(et_trainer *t, const float *x, float *features);
+/* One training batch from cached features (same result as et_trainer_step
+ * on the images that produced them). */
+et_status et_trainer_step_features(et_trainer *t, const float *features, const void *targets, float *loss);
+
 /* Checkpoint state of a trainer: trained weights, optimizer state, batchnorm
  * running statistics and step counters, with a CRC32, in a versioned
  * little-endian blob. Loading checks that the blob was saved by a trainer
@@ -486,6 +499,79 @@ et_status et_file_write_atomic(const char *path, const void *buf, size_t len);
 /* Replace the last linear layer with one of `classes` outputs, Kaiming-uniform
  * initialised from seed (bias zero). Labels are dropped unless classes match. */
 et_status et_model_new_head(const et_model *m, size_t classes, uint64_t seed, et_model **out);
+
+/* ------------------------------------------------------------ schedules
+ * Learning-rate and momentum schedules (fastai's), evaluated per optimizer
+ * step: the caller asks for step i of n and passes the result to
+ * et_trainer_set_lr. Pure functions of their arguments, so a resumed run
+ * that knows its step index gets exactly the same values. */
+
+typedef enum et_sched_kind {
+    ET_SCHED_CONSTANT = 0, /* lr and momentum stay as given */
+    ET_SCHED_ONECYCLE,     /* fastai fit_one_cycle: cosine warm-up to lr, cosine anneal */
+    ET_SCHED_FLATCOS,      /* fastai fit_flat_cos: flat at lr, then cosine to lr / div_final */
+    ET_SCHED_STEP          /* lr * gamma^(i / step_size) (integer division) */
+} et_sched_kind;
+
+typedef struct et_schedule {
+    et_sched_kind kind;
+    float lr;          /* peak (one-cycle) or base learning rate */
+    float div;         /* one-cycle: starts at lr / div (25) */
+    float div_final;   /* one-cycle, flat-cos: ends at lr / div_final (1e5) */
+    float pct_start;   /* one-cycle: fraction warming up (0.25); flat-cos: flat fraction (0.75) */
+    float mom_max;     /* one-cycle: momentum mom_max -> mom_min -> mom_max (0.95) */
+    float mom_min;     /* (0.85) */
+    float momentum;    /* the other kinds: constant momentum (0.9) */
+    float gamma;       /* step: factor per step_size steps (0.1) */
+    uint64_t step_size;/* step: steps between decays (0 = never) */
+} et_schedule;
+
+/* fastai's defaults for kind with peak/base rate lr. */
+void et_schedule_default(et_schedule *s, et_sched_kind kind, float lr);
+
+/* Learning rate and momentum for step i of n (i in [0, n); i >= n gives the
+ * final values). fastai's convention: position p = i / n; cosine from a to b
+ * is b + (a - b) / 2 * (1 + cos(pi * p')). Either output may be NULL. */
+et_status et_schedule_at(const et_schedule *s, uint64_t i, uint64_t n, float *lr, float *momentum);
+
+/* "onecycle", "flatcos", "step", "constant" <-> kind; -1 when unknown. */
+const char *et_sched_name(et_sched_kind kind);
+int et_sched_parse(const char *name);
+
+/* LR finder (fastai's lr_find): exponential sweep from start_lr to end_lr
+ * over num_it steps, loss smoothed with an exponential moving average
+ * (beta 0.98, debiased), stopping once the smoothed loss exceeds 4x its
+ * minimum. Pure bookkeeping: the caller runs the steps (on a throw-away
+ * trainer, so the model's weights are untouched). */
+typedef struct et_lr_finder {
+    double start_lr, end_lr;
+    uint64_t num_it;
+    double beta;       /* 0.98 */
+    double div_factor; /* stop when smoothed > div_factor * best (4) */
+    double avg;        /* raw moving average (biased) */
+    uint64_t count;    /* losses recorded */
+    double best;       /* smallest smoothed loss so far */
+} et_lr_finder;
+
+/* start_lr 1e-7, end_lr 10, num_it 100 are fastai's defaults. */
+et_status et_lr_finder_init(et_lr_finder *f, float start_lr, float end_lr, uint64_t num_it);
+/* Rate for step i: start * (end / start)^(i / num_it). */
+float et_lr_finder_lr(const et_lr_finder *f, uint64_t i);
+/* Record step's raw loss; *smoothed gets the debiased average, *stop is set
+ * when the sweep should end (diverged, non-finite, or num_it steps done). */
+et_status et_lr_finder_record(et_lr_finder *f, float loss, float *smoothed, int *stop);
+
+/* fastai's suggestions from the recorded (lr, smoothed loss) points. The
+ * first num_it / 10 and the last 5 points are skipped, as fastai does, and
+ * points after the first NaN are dropped. Each value is a learning rate;
+ * *_idx is the index into the caller's arrays of the point it marks. */
+typedef struct et_lr_suggestions {
+    float valley, steep, minimum_div10;  /* minimum_div10 = lr at the minimum / 10 */
+    size_t valley_idx, steep_idx, minimum_idx;
+} et_lr_suggestions;
+/* n <= 4096; ET_ERR_INVALID_ARG when too few points remain after skipping. */
+et_status et_lr_suggest(const float *lrs, const float *losses, size_t n, uint64_t num_it,
+                        et_lr_suggestions *out);
 
 
 /* ------------------------------------------------------------ ONNX import/export */
@@ -511,6 +597,158 @@ et_status et_onnx_export_buffer(const et_model *m, void *buf, size_t cap, size_t
                                 char *err, size_t err_len);
 /* Written atomically (temporary file, fsync, rename). */
 et_status et_onnx_export_file(const et_model *m, const char *path, char *err, size_t err_len);
+
+/* ------------------------------------------------------------ datasets
+ * Training data held in memory, loaded once at setup time (the only time this
+ * section allocates). Samples are uint8 HWC images (image folders, IDX, uint8
+ * .npy; folder images may each have their own size) or float32 HWC arrays
+ * (float32 .npy), with labels: int class ids, or a 0/1 matrix for
+ * multi-label data. et_dataset_batch turns samples into the float32 NHWC
+ * input of a trainer (resize, normalise, seeded augmentation) and allocates
+ * nothing. Every loading error names the file (and the byte for parsers):
+ *   ET_ERR_NOT_FOUND  missing folder or file, a folder with no images
+ *   ET_ERR_IO         a file or folder that cannot be opened or read
+ *   ET_ERR_FORMAT     corrupt or truncated image/IDX/.npy, label out of range
+ *   ET_ERR_SHAPE      label count differs from image count, mismatched shapes
+ *   ET_ERR_UNSUPPORTED PNG/JPEG in a build without libpng/libjpeg, odd dtypes
+ *   ET_ERR_OVERFLOW   dimensions whose byte count overflows size_t
+ * See docs/DATA.md for formats, folder layout and augmentation semantics. */
+
+typedef struct et_dataset et_dataset;
+
+typedef enum et_sample_kind {
+    ET_SAMPLE_U8 = 0,   /* uint8 pixels, scaled to [0, 1] by et_dataset_batch */
+    ET_SAMPLE_F32 = 1   /* float32 values, used as they are (no scaling) */
+} et_sample_kind;
+
+typedef struct et_dataset_options {
+    size_t channels;     /* channels of every sample. Folders: 1 or 3 (0 means 3);
+                            grey and colour images are converted, alpha dropped.
+                            IDX/.npy: 0 or the file's channel count. */
+    size_t classes;      /* 0: from the data (folders: sub-folder count; ids:
+                            max + 1). > 0: every label must be below it. */
+    et_layout layout;    /* float32 .npy X: NHWC (default) or NCHW, which is
+                            transposed to NHWC at load. uint8 X is always NHWC. */
+} et_dataset_options;
+
+typedef struct et_dataset_info {
+    size_t count;              /* samples */
+    size_t classes;            /* classes, or label columns when multi_label */
+    int multi_label;           /* labels are a 0/1 matrix [count][classes] */
+    et_sample_kind kind;
+    size_t channels;
+    size_t height, width;      /* common sample size; 0 when sizes vary */
+    size_t max_height, max_width;
+} et_dataset_info;
+
+/* Image folder: root/<class>/<image>. Sub-folders sorted by name (bytewise)
+ * give class ids 0, 1, ...; names starting with '.' are skipped. Files are
+ * taken by extension (.ppm .pgm .pnm .png .jpg .jpeg, any case) and decoded
+ * by content: PPM/PGM P2/P3/P5/P6 always (maxval up to 65535, scaled to 8
+ * bits), PNG and JPEG when the build has libpng/libjpeg. An empty class
+ * folder is an error. opt may be NULL. */
+et_status et_dataset_load_folder(const char *root, const et_dataset_options *opt,
+                                 et_dataset **out, char *err, size_t err_len);
+
+/* IDX files (MNIST / Fashion-MNIST, uncompressed): images u8 [N][H][W] or
+ * [N][H][W][C], labels u8 [N]. Magic, dimensions and counts are checked. */
+et_status et_dataset_load_idx(const char *images, const char *labels, const et_dataset_options *opt,
+                              et_dataset **out, char *err, size_t err_len);
+
+/* NumPy: x as uint8 [N][H][W][C] (or [N][H][W]: C = 1), or float32/float64
+ * [N][H][W][C] in opt->layout ([N][H][W]: C = 1; [N][F]: 1 x 1 x F); y as
+ * integer class ids [N] (any integer or
+ * integral float dtype) or a 0/1 matrix [N][K] (multi-label). */
+et_status et_dataset_load_npy(const char *x_path, const char *y_path, const et_dataset_options *opt,
+                              et_dataset **out, char *err, size_t err_len);
+
+/* A view of samples idx[0..n) of ds (indices may repeat). It borrows ds's
+ * storage: ds must outlive it. Sample i of the view keeps its augmentation
+ * key (the index in the loaded dataset), so views change no random draw. */
+et_status et_dataset_subset(const et_dataset *ds, const size_t *idx, size_t n, et_dataset **out);
+
+/* fastai's RandomSplitter: a permutation drawn from seed, then the first
+ * floor(valid_pct * count) samples become *valid and the rest *train (both
+ * views of ds, in ascending index order). 0 <= valid_pct < 1. */
+et_status et_dataset_split(const et_dataset *ds, float valid_pct, uint64_t seed,
+                           et_dataset **train, et_dataset **valid, char *err, size_t err_len);
+
+void et_dataset_free(et_dataset *ds);
+et_status et_dataset_get_info(const et_dataset *ds, et_dataset_info *out);
+/* Class k's name (folder name, or set below); NULL when unknown. */
+const char *et_dataset_class_name(const et_dataset *ds, size_t k);
+/* Copies n names (n must equal the class count). */
+et_status et_dataset_set_class_names(et_dataset *ds, const char *const *names, size_t n);
+/* Where sample i came from: its file for folders ("root/cat/001.png"),
+ * the images/X file for IDX and .npy. Never NULL ("" if i is out of range). */
+const char *et_dataset_sample_name(const et_dataset *ds, size_t i);
+/* Class id of sample i (single-label datasets). */
+et_status et_dataset_label(const et_dataset *ds, size_t i, int32_t *label);
+
+/* Raw view of one sample: HWC, data is uint8_t or float per kind. */
+typedef struct et_sample {
+    et_sample_kind kind;
+    size_t height, width, channels;
+    const void *data;
+} et_sample;
+et_status et_dataset_sample(const et_dataset *ds, size_t i, et_sample *out);
+
+typedef enum et_crop_mode {
+    ET_CROP_NONE = 0,   /* the whole image (after center_crop) */
+    ET_CROP_RANDOM_RESIZED, /* torchvision/fastai RandomResizedCrop */
+    ET_CROP_PAD         /* zero-pad by `pad` pixels, random crop of the original size */
+} et_crop_mode;
+
+/* How samples become a batch. Steps, in order: geometry (crop, flip and the
+ * bilinear resize to height x width, align_corners=False, no antialias; u8
+ * pixels are sampled as their values), scaling (u8 / 255), lighting (u8
+ * data only), then (x - mean[c]) / std[c]. Start from et_batch_config_default. */
+typedef struct et_batch_config {
+    size_t height, width;   /* output size; 0: the dataset's common size */
+    int center_crop;        /* without augmentation: crop the largest centred
+                               box of the output aspect ratio first (fastai's
+                               Resize(method='crop')); 0 squishes */
+    size_t norm_channels;   /* 0: no normalisation; else == the dataset channels */
+    float mean[ET_MAX_CHANNELS_META], std[ET_MAX_CHANNELS_META];
+    int augment;            /* 0: deterministic resize only (validation) */
+    et_crop_mode crop;      /* when augmenting */
+    float scale_lo, scale_hi;   /* RandomResizedCrop area fraction (0.35, 1) */
+    float ratio_lo, ratio_hi;   /* RandomResizedCrop aspect ratio (3/4, 4/3) */
+    size_t pad;                 /* ET_CROP_PAD padding (4) */
+    float flip_p;               /* horizontal flip probability (0.5) */
+    float max_lighting;         /* brightness and contrast like fastai (0.2) */
+    float lighting_p;           /* probability of each of them (0.75) */
+    uint64_t seed;              /* augmentation draws depend on (seed, epoch, sample key) only */
+} et_batch_config;
+
+/* Defaults: no augmentation and no normalisation, center_crop 1, the
+ * augmentation parameters given above (so setting augment = 1 is fastai-like). */
+void et_batch_config_default(et_batch_config *cfg);
+
+/* Fill x [n][height][width][channels] with samples idx[0..n) and targets:
+ * int32 class ids [n] for single-label data, float 0/1 [n][classes] for
+ * multi-label (the layouts et_trainer_step takes); targets may be NULL.
+ * Allocates nothing; results depend only on (cfg, epoch, sample), not on
+ * which or how many threads call it, so calls may run in parallel. */
+et_status et_dataset_batch(const et_dataset *ds, const et_batch_config *cfg, uint64_t epoch,
+                           const size_t *idx, size_t n, float *x, void *targets);
+
+/* A permutation of 0..n-1 from (seed, epoch) only: every epoch gets its own
+ * order, and a resumed run reproduces it. */
+void et_shuffle(uint64_t seed, uint64_t epoch, size_t n, size_t *perm);
+
+/* One decoded image (uint8 HWC), e.g. to classify a file. */
+typedef struct et_image {
+    size_t height, width, channels;
+    uint8_t *data;          /* owned; release with et_image_free */
+} et_image;
+/* channels: 1 or 3 (converted), 0 keeps the file's (alpha dropped). */
+et_status et_image_read_file(const char *path, size_t channels, et_image *out, char *err, size_t err_len);
+void et_image_free(et_image *img);
+/* Preprocess one image as et_dataset_batch would sample `key` of `epoch`:
+ * out is [height][width][channels] (cfg sizes must be set). */
+et_status et_image_preprocess(const et_image *img, const et_batch_config *cfg, uint64_t epoch,
+                              uint64_t key, float *out);
 
 #ifdef __cplusplus
 }

@@ -5,6 +5,7 @@
 #include <string.h>
 #include "dispatch.h"
 #include "model.h"
+#include "train/grad_ops.h"
 #if defined(ET_HAVE_X86)
 #include "../arch/x86/x86.h"
 #endif
@@ -96,4 +97,32 @@ const et_kernels *et_kernels_for(int isa, char *err, size_t err_len) {
     if (!k) et_fail(err, err_len, ET_ERR_UNSUPPORTED, "isa %s: not supported by this CPU or build (best is %s)",
                     et_isa_name((et_isa)isa), et_isa_name(et_isa_best()));
     return k;
+}
+
+/* ---- backward tables ---------------------------------------------------- */
+
+static size_t ref_grad_scratch(const et_conv_geom *g) { (void)g; return 0; }
+static const et_grad_kernels generic_grad = {
+    "generic",
+    et_f32_conv2d_backward_input__ref,
+    et_f32_conv2d_backward_weight__ref,
+    et_f32_linear_backward_input__ref,
+    et_f32_linear_backward_weight__ref,
+    ref_grad_scratch,
+};
+
+const et_grad_kernels *et_grad_kernels_generic(void) { return &generic_grad; }
+
+const et_grad_kernels *et_grad_kernels_of(const et_kernels *k) {
+#if defined(ET_HAVE_X86)
+    /* compare with the tables themselves: only a CPU that passed CPUID got them */
+    if (k && et_x86_level() >= 2 && k == et_kernels__avx2()) return et_grad_kernels__avx2();
+    if (k && et_x86_level() >= 3 && k == et_kernels__avx512()) return et_grad_kernels__avx512();
+#endif
+    (void)k;
+    return &generic_grad;
+}
+
+size_t et_grad_scratch_bytes(const et_kernels *k, const et_conv_geom *g) {
+    return et_grad_kernels_of(k)->scratch_bytes(g);
 }

@@ -75,4 +75,37 @@ const et_kernels *et_kernels_for(int isa, char *err, size_t err_len);
 /* The reference conv impl: one task, weights read in place, no scratch. */
 const et_conv_impl *et_conv_impl_ref(void);
 
+/* ---------------------------------------------------------------------------
+ * Backward kernels of the convolution-like ops, for the trainer. Same
+ * signatures and semantics as the reference kernels in train/grad_ops.h
+ * (gradients are ACCUMULATED, +=; dy is the gradient before the fused
+ * activation; w is OHWI; db may be NULL), plus a scratch query:
+ *   - scratch_bytes(g): bytes of scratch the kernels need for geometry g.
+ *     Every table today returns 0 (the kernels keep their temporaries in
+ *     registers and a few KB of stack), so nothing is passed; a future kernel
+ *     that needs scratch must first get a scratch argument and the trainer's
+ *     plan must count et_grad_scratch_bytes (see below).
+ * Kernels are single-threaded and deterministic: the summation order is a
+ * function of the geometry alone. They never allocate, print or fail.
+ * --------------------------------------------------------------------------- */
+typedef struct et_grad_kernels {
+    const char *isa;
+    void (*conv_input)(const et_conv_geom *g, const float *dy, const float *w, float *dx);
+    void (*conv_weight)(const et_conv_geom *g, const float *x, const float *dy, float *dw, float *db);
+    void (*linear_input)(size_t n, size_t in, size_t out, const float *dy, const float *w, float *dx);
+    void (*linear_weight)(size_t n, size_t in, size_t out, const float *x, const float *dy, float *dw, float *db);
+    size_t (*scratch_bytes)(const et_conv_geom *g);
+} et_grad_kernels;
+
+/* The backward table that goes with a forward table (same ISA); the
+ * reference table for the generic table, for NULL and for any table without
+ * SIMD backward kernels (NEON today). Never NULL. */
+const et_grad_kernels *et_grad_kernels_of(const et_kernels *k);
+/* The reference backward table (train/grad_ops.h kernels); always present. */
+const et_grad_kernels *et_grad_kernels_generic(void);
+/* Scratch bytes the backward kernels of k need for one conv/linear geometry
+ * (linear as the 1x1 conv et_train_conv_geom gives). For the trainer's plan
+ * to take the maximum over trained nodes; 0 with every table today. */
+size_t et_grad_scratch_bytes(const et_kernels *k, const et_conv_geom *g);
+
 #endif

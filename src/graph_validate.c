@@ -5,7 +5,7 @@
 #include "model.h"
 #include "ops/ops.h"
 
-#define MAX_ELEMS ((size_t)1 << 40) /* any one tensor; keeps byte sizes far from overflow */
+#define MAX_ELEMS ((size_t)-1 / 64) /* any one tensor; keeps byte sizes far from overflow on 32- and 64-bit */
 
 static const char *nname(const et_node *nd) { return nd->name ? nd->name : "?"; }
 

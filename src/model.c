@@ -256,6 +256,8 @@ static et_status clone_node(et_node *d, const et_node *s) {
 }
 
 et_status et_model_clone(const et_model *m, et_model **out) {
+    if (out) *out = NULL;
+    if (!m || !out) return ET_ERR_INVALID_ARG;
     et_model *c = et_model_alloc();
     if (!c) return ET_ERR_NO_MEMORY;
     et_status st = et_model_alloc_nodes(c, m->n_nodes);

@@ -1,6 +1,7 @@
 /* Sessions: the arena layout computed by et_model_plan, laid out by
  * et_session_prepare, and the executor that runs nodes through the dispatch
  * table. Nothing here allocates after prepare; no kernels here. */
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -257,20 +258,28 @@ et_status et_session_output(et_session *s, size_t i, et_tensor *out) {
     return ET_OK;
 }
 
-/* One conv/linear node spread over the workers: worker w of W takes the
- * contiguous units [T*w/W, T*(w+1)/W); the impl guarantees every element is
- * computed alike however the units are split. */
+/* One conv/linear node spread over the workers: each thread claims chunks
+ * of units from a shared counter until none are left. Which thread computes
+ * a unit does not matter: the impl computes every element alike however the
+ * units are split, so results are bit-identical for any thread count, and a
+ * worker the OS has not scheduled yet simply finds no work left. */
 typedef struct conv_job {
     const et_session *s;
     const et_conv_impl *ci;
     et_conv_args a;
-    size_t tasks;
+    size_t tasks, chunk;
+    atomic_size_t next;
 } conv_job;
 
-static void conv_worker(void *ctx, size_t wk, size_t nw) {
+static void conv_worker(void *ctx, size_t wk) {
     conv_job *j = ctx;
-    size_t t0 = j->tasks * wk / nw, t1 = j->tasks * (wk + 1) / nw;
-    if (t0 < t1) j->ci->run(&j->a, t0, t1, j->s->scratch + wk * j->s->scratch_stride);
+    void *scratch = j->s->scratch + wk * j->s->scratch_stride;
+    for (;;) {
+        size_t t0 = atomic_fetch_add_explicit(&j->next, j->chunk, memory_order_relaxed);
+        if (t0 >= j->tasks) break;
+        size_t t1 = j->tasks - t0 < j->chunk ? j->tasks : t0 + j->chunk;
+        j->ci->run(&j->a, t0, t1, scratch);
+    }
 }
 
 static void run_conv(et_session *s, uint32_t i, const et_conv_geom *g) {
@@ -287,6 +296,10 @@ static void run_conv(et_session *s, uint32_t i, const et_conv_geom *g) {
     j.a.y = s->data[i + 1];
     j.tasks = j.ci->tasks(g);
     size_t want = s->threads < j.tasks ? s->threads : j.tasks;
+    /* a few chunks per thread balances uneven progress without much contention */
+    j.chunk = want > 1 ? (j.tasks + 4 * want - 1) / (4 * want) : j.tasks;
+    if (j.chunk == 0) j.chunk = 1;
+    atomic_init(&j.next, 0);
     et_threadpool_run(s->pool, want, conv_worker, &j);
 }
 

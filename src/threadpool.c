@@ -1,15 +1,16 @@
 /* A fork-join pool on pthreads: workers wait for a job generation, spin a
  * short while after each job (layers follow each other within microseconds),
- * then block on a condition variable. No work splitting policy here. */
+ * then block on a condition variable. No work-splitting policy here. */
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
-#include <time.h>
 #include "threadpool.h"
 
-/* Spin iterations before blocking: roughly 50-100 us on current cores, longer
- * than the gap between two layers, far shorter than anything a user notices. */
-#define SPIN_ITERS 20000
+/* Pause iterations before blocking: some tens of microseconds, longer than
+ * the gap between two layers, short enough not to matter when idle. */
+#define SPIN_ITERS 4000
+/* Set in `state` once the caller has finished: late workers stay out. */
+#define CLOSED 0x80000000u
 
 struct et_threadpool {
     size_t threads;             /* including the caller */
@@ -17,13 +18,12 @@ struct et_threadpool {
     pthread_mutex_t lock;       /* guards the condition variables */
     pthread_cond_t wake, done;
     pthread_mutex_t turn;       /* one job at a time across callers */
-    atomic_uint gen;            /* job generation; odd/even does not matter */
-    atomic_size_t pending;      /* workers still running the current job */
+    atomic_uint gen;            /* job generation */
+    atomic_uint state;          /* workers inside fn, | CLOSED */
     atomic_int quit;
-    void (*fn)(void *, size_t, size_t);
+    void (*fn)(void *, size_t);
     void *ctx;
-    size_t workers;             /* of the current job */
-    size_t started;
+    size_t want;
 };
 
 typedef struct worker_arg { et_threadpool *p; size_t id; } worker_arg;
@@ -31,9 +31,25 @@ typedef struct worker_arg { et_threadpool *p; size_t id; } worker_arg;
 static inline void cpu_relax(void) {
 #if defined(__x86_64__) || defined(__i386__)
     __asm__ __volatile__("pause");
-#elif defined(__aarch64__) || defined(__arm__)
+#elif defined(__aarch64__)
     __asm__ __volatile__("yield");
 #endif
+}
+
+/* Enter the current job unless the caller already closed it. */
+static int join(et_threadpool *p) {
+    unsigned s = atomic_load_explicit(&p->state, memory_order_acquire);
+    while (!(s & CLOSED))
+        if (atomic_compare_exchange_weak_explicit(&p->state, &s, s + 1, memory_order_acq_rel, memory_order_acquire)) return 1;
+    return 0;
+}
+
+static void leave(et_threadpool *p) {
+    if (atomic_fetch_sub_explicit(&p->state, 1, memory_order_acq_rel) == (CLOSED | 1u)) {
+        pthread_mutex_lock(&p->lock);
+        pthread_cond_signal(&p->done);
+        pthread_mutex_unlock(&p->lock);
+    }
 }
 
 static void *worker_main(void *arg) {
@@ -55,13 +71,10 @@ static void *worker_main(void *arg) {
         }
         if (atomic_load(&p->quit)) break;
         seen = g;
-        if (id < p->workers) {
-            p->fn(p->ctx, id, p->workers);
-            if (atomic_fetch_sub_explicit(&p->pending, 1, memory_order_acq_rel) == 1) {
-                pthread_mutex_lock(&p->lock);
-                pthread_cond_signal(&p->done);
-                pthread_mutex_unlock(&p->lock);
-            }
+        if (join(p)) {
+            /* fn, ctx and want were written before state was reopened, which join acquired */
+            if (id < p->want) p->fn(p->ctx, id);
+            leave(p);
         }
     }
     return NULL;
@@ -89,7 +102,7 @@ et_status et_threadpool_create(size_t threads, et_threadpool **out) {
     pthread_cond_init(&p->wake, NULL);
     pthread_cond_init(&p->done, NULL);
     atomic_init(&p->gen, 0);
-    atomic_init(&p->pending, 0);
+    atomic_init(&p->state, CLOSED);
     atomic_init(&p->quit, 0);
     for (size_t i = 1; i < threads; i++) {
         worker_arg *a = malloc(sizeof *a);
@@ -118,30 +131,32 @@ void et_threadpool_free(et_threadpool *p) {
     free(p);
 }
 
-void et_threadpool_run(et_threadpool *p, size_t want, void (*fn)(void *, size_t, size_t), void *ctx) {
-    size_t n = p && want > p->threads ? p->threads : want;
-    if (!p || n <= 1) {
-        fn(ctx, 0, 1);
+void et_threadpool_run(et_threadpool *p, size_t want, void (*fn)(void *, size_t), void *ctx) {
+    if (!p || want <= 1 || p->threads <= 1) {
+        fn(ctx, 0);
         return;
     }
     pthread_mutex_lock(&p->turn);
     p->fn = fn;
     p->ctx = ctx;
-    p->workers = n;
-    atomic_store(&p->pending, n - 1);
+    p->want = want < p->threads ? want : p->threads;
+    atomic_store_explicit(&p->state, 0, memory_order_release); /* open the job */
     pthread_mutex_lock(&p->lock);
     atomic_fetch_add_explicit(&p->gen, 1, memory_order_release);
     pthread_cond_broadcast(&p->wake);
     pthread_mutex_unlock(&p->lock);
-    fn(ctx, 0, n);
+    fn(ctx, 0);
+    /* close: workers that have not joined yet never will; wait for the rest */
+    unsigned s = atomic_fetch_or_explicit(&p->state, CLOSED, memory_order_acq_rel) | CLOSED;
     int spins = 0;
-    while (atomic_load_explicit(&p->pending, memory_order_acquire) != 0 && spins < SPIN_ITERS) {
+    while (s != CLOSED && spins < SPIN_ITERS) {
         cpu_relax();
         spins++;
+        s = atomic_load_explicit(&p->state, memory_order_acquire);
     }
-    if (atomic_load(&p->pending) != 0) {
+    if (s != CLOSED) {
         pthread_mutex_lock(&p->lock);
-        while (atomic_load(&p->pending) != 0) pthread_cond_wait(&p->done, &p->lock);
+        while (atomic_load(&p->state) != CLOSED) pthread_cond_wait(&p->done, &p->lock);
         pthread_mutex_unlock(&p->lock);
     }
     pthread_mutex_unlock(&p->turn);

@@ -107,7 +107,7 @@ static void test_pool_concat_broadcast_wiring(void) {
 static void test_errors_name_the_node(void) {
     et_builder *b;
     CHECK_OK(et_builder_new(4, 8, 8, &b));
-    float w[64 * 9 * 4] = {0};
+    static float w[6 * 11 * 11 * 4]; /* big enough for every conv tried below, including the 11x11 one */
     float g[16] = {1, 1, 1, 1}, z[16] = {0}, negvar[4] = {1, -1, 1, 1};
     et_conv2d_desc d = {6, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 4, et_act_none()};
     int y, c;

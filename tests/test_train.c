@@ -349,6 +349,46 @@ static void test_state_resume_bit_identical(void) {
     et_model_free(m);
 }
 
+/* Head-only training from cached features gives bit-identical weights to
+ * training from the images. */
+static void test_feature_cache_equivalent(void) {
+    et_model *base = small_net(1, 21), *m;
+    CHECK(base);
+    CHECK_OK(et_model_new_head(base, 3, 2, &m));
+    et_train_config c;
+    et_train_config_default(&c);
+    c.batch = 4;
+    c.freeze_to = -1;
+    trainer_box a, b;
+    CHECK_OK(open_trainer(m, &c, &a));
+    CHECK_OK(open_trainer(m, &c, &b));
+    size_t per;
+    CHECK_OK(et_trainer_feature_size(b.t, &per));
+    CHECK(per == 8); /* the pooled features feeding the head */
+    float x[4 * 8 * 8 * 3], feats[4 * 8];
+    int32_t y[4];
+    for (int s = 0; s < 5; s++) {
+        t_fill(x, sizeof x / 4, (unsigned)(90 + s));
+        for (int i = 0; i < 4; i++) y[i] = (s + i) % 3;
+        CHECK_OK(et_trainer_step(a.t, x, y, NULL));
+        CHECK_OK(et_trainer_features(b.t, x, feats));
+        CHECK_OK(et_trainer_step_features(b.t, feats, y, NULL));
+    }
+    et_model *ma, *mb;
+    CHECK_OK(et_trainer_export(a.t, &ma));
+    CHECK_OK(et_trainer_export(b.t, &mb));
+    CHECK(same_weights(ma, mb));
+    /* whole-network training has no single cut that skips work */
+    et_train_config all = c;
+    all.freeze_to = 0;
+    trainer_box d;
+    CHECK_OK(open_trainer(m, &all, &d));
+    CHECK_OK(et_trainer_feature_size(d.t, &per));
+    CHECK(per == 8 * 8 * 3); /* the cut is the input itself */
+    et_model_free(ma); et_model_free(mb); et_model_free(m); et_model_free(base);
+    free(a.arena); free(b.arena); free(d.arena);
+}
+
 /* ---- trajectory parity with PyTorch (tests/fixtures/train/parity_*) ---- */
 
 static float *load_npy(const char *dir, const char *name, size_t want) {
@@ -496,6 +536,7 @@ int main(void) {
     RUN(test_nonfinite_step_rejected);
     RUN(test_new_head_learns);
     RUN(test_state_resume_bit_identical);
+    RUN(test_feature_cache_equivalent);
     RUN(test_parity_sgd_momentum);
     RUN(test_parity_sgd_nesterov);
     RUN(test_parity_adam);

@@ -64,8 +64,28 @@ static void dw_run(const et_conv_args *a, size_t t0, size_t t1, void *scratch) {
             if (ox >= xlo && ox + PX <= xhi) {
                 /* PX pixels whose taps are all inside along x */
                 size_t ix0 = ox * g->sw - g->pad_l;
-                for (size_t c = 0; c < C; c += VW) {
-                    VM m = V_TAIL(C - c < VW ? C - c : VW);
+                size_t c = 0;
+                for (; c + VW <= C; c += VW) { /* full vectors: plain loads */
+                    V acc0 = V_LOAD(bias + c), acc1 = acc0, acc2 = acc0, acc3 = acc0;
+                    for (size_t r = 0; r < nky; r++) {
+                        const float *wr = wt + kys[r] * g->kw * cp + c;
+                        const float *xr = xrow[r] + ix0 * C + c;
+                        for (size_t kx = 0; kx < g->kw; kx++, wr += cp, xr += g->dw * C) {
+                            V wv = V_LOAD(wr);
+                            acc0 = V_FMA(V_LOAD(xr), wv, acc0);
+                            acc1 = V_FMA(V_LOAD(xr + sxs), wv, acc1);
+                            acc2 = V_FMA(V_LOAD(xr + 2 * sxs), wv, acc2);
+                            acc3 = V_FMA(V_LOAD(xr + 3 * sxs), wv, acc3);
+                        }
+                    }
+                    float *yp = yrow + ox * C + c;
+                    V_STORE(yp, v_act(acc0, a->act));
+                    V_STORE(yp + C, v_act(acc1, a->act));
+                    V_STORE(yp + 2 * C, v_act(acc2, a->act));
+                    V_STORE(yp + 3 * C, v_act(acc3, a->act));
+                }
+                if (c < C) { /* channel tail: masked loads never read past C */
+                    VM m = V_TAIL(C - c);
                     V acc0 = V_LOAD(bias + c), acc1 = acc0, acc2 = acc0, acc3 = acc0;
                     for (size_t r = 0; r < nky; r++) {
                         const float *wr = wt + kys[r] * g->kw * cp + c;

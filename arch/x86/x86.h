@@ -9,6 +9,9 @@
 int et_x86_level(void);
 const et_kernels *et_kernels__avx2(void);
 const et_kernels *et_kernels__avx512(void);
+/* Their backward (training) tables, arch/x86/grad_table_tmpl.h. */
+const et_grad_kernels *et_grad_kernels__avx2(void);
+const et_grad_kernels *et_grad_kernels__avx512(void);
 /* The vector exp alone (tests sweep it against double precision). */
 void et_f32_exp__avx2(size_t n, const float *x, float *y);
 void et_f32_exp__avx512(size_t n, const float *x, float *y);

@@ -34,8 +34,8 @@ static float urand(uint64_t *s) {
 }
 
 et_status et_model_new_head(const et_model *src, size_t classes, uint64_t seed, et_model **out) {
+    if (out) *out = NULL;
     if (!src || !out || classes == 0 || classes > (1u << 24)) return ET_ERR_INVALID_ARG;
-    *out = NULL;
     uint32_t h = src->n_nodes;
     while (h > 0 && src->nodes[h - 1].op != ET_OP_LINEAR) h--;
     if (h == 0) return et_model_fail((et_model *)src, ET_ERR_UNSUPPORTED, "new head: the model has no linear layer to replace");

@@ -17,7 +17,8 @@ typedef struct tplan {
     uint8_t (*trained)[ET_MAX_PARAMS];
     et_buf *bufs;        /* [0, nv): values; [nv, 2nv): grads; then z, dz, masks per node */
     uint32_t *order;
-    size_t params_bytes, header_bytes, pool, naive, bound, concat_slots;
+    size_t params_bytes, header_bytes, pool, naive, bound, concat_slots, scratch;
+    const et_kernels *k;
 } tplan;
 
 static void tplan_free(tplan *P) {
@@ -197,6 +198,31 @@ static et_status plan_buffers(const et_model *m, tplan *P) {
 #undef BSTEP
 }
 
+int et_train_conv_geom(const et_node *nd, et_shape xs, et_shape ys, et_conv_geom *g) {
+    et_conv_geom c = {xs.n, xs.h, xs.w, xs.c, ys.h, ys.w, ys.c, nd->kh, nd->kw, nd->sh, nd->sw,
+                      nd->dh, nd->dw, nd->pad_t, nd->pad_l, nd->groups};
+    et_conv_geom l = {xs.n, 1, 1, xs.c, 1, 1, ys.c, 1, 1, 1, 1, 1, 1, 0, 0, 1};
+    if (nd->op == ET_OP_CONV2D) *g = c;
+    else if (nd->op == ET_OP_LINEAR) *g = l; /* linear is a 1x1 conv over N x 1 x 1 x in */
+    else return 0;
+    return 1;
+}
+
+/* Packed weights of every conv/linear node that runs, and the largest scratch. */
+static size_t pack_region(const et_model *m, const et_kernels *k, const tplan *P, size_t *scratch) {
+    size_t bytes = 0;
+    *scratch = 0;
+    for (uint32_t i = 0; i < P->n; i++) {
+        et_conv_geom g;
+        if (P->role[i] == ROLE_SKIP || !et_train_conv_geom(&m->nodes[i], P->shapes[m->nodes[i].in[0]], P->shapes[i + 1], &g)) continue;
+        const et_conv_impl *ci = k->conv_select(&g);
+        bytes += et_align_up(ci->pack_bytes(&g));
+        size_t sb = ci->scratch_bytes(&g);
+        if (sb > *scratch) *scratch = sb;
+    }
+    return bytes;
+}
+
 /* Bytes of the permanent parameter region: trained copies, gradients,
  * optimizer state, folded prefix weights, batchnorm statistics. */
 static size_t optim_slots(const et_optim_config *o) {
@@ -241,6 +267,10 @@ static et_status check_cfg(const et_model *m, const et_train_config *cfg, char *
         return et_fail(err, len, ET_ERR_INVALID_ARG, "train config: label smoothing %g outside [0, 1)", (double)cfg->label_smoothing);
     if ((unsigned)cfg->bn_mode > ET_BN_FROZEN || (unsigned)cfg->scope > ET_SCOPE_BN_ONLY)
         return et_fail(err, len, ET_ERR_INVALID_ARG, "train config: unknown bn_mode or scope");
+    if (cfg->n_group_cuts && !cfg->group_cuts)
+        return et_fail(err, len, ET_ERR_INVALID_ARG, "train config: %zu group cuts but group_cuts is NULL", cfg->n_group_cuts);
+    if ((cfg->n_group_cuts && !cfg->group_cuts) || cfg->n_group_cuts > ET_MAX_NODES)
+        return et_fail(err, len, ET_ERR_INVALID_ARG, "train config: %zu group cuts with %s list", cfg->n_group_cuts, cfg->group_cuts ? "a" : "a NULL");
     if (m->n_outputs != 1) return et_fail(err, len, ET_ERR_UNSUPPORTED, "training needs a model with exactly one output (it has %u)", m->n_outputs);
     return ET_OK;
 }
@@ -300,7 +330,10 @@ static et_status analyze(const et_model *m, const et_train_config *cfg, tplan *P
     for (uint32_t i = 0; i < P->n; i++)
         if (m->nodes[i].op == ET_OP_CONCAT) P->concat_slots += m->nodes[i].n_in;
     if ((st = plan_buffers(m, P)) != ET_OK) return et_fail(err, len, st, "training buffers overflow size_t");
-    P->params_bytes = param_region(m, cfg, P);
+    P->k = et_kernels_for(ET_ISA_AUTO, err, len);
+    if (!P->k) return ET_ERR_UNSUPPORTED;
+    P->params_bytes = param_region(m, cfg, P) + pack_region(m, P->k, P, &P->scratch);
+    P->params_bytes += et_align_up(P->scratch);
     P->header_bytes = et_align_up(sizeof(et_trainer)) + et_align_up(P->n * sizeof(tnode)) +
                       et_align_up(P->n_params * sizeof(tparam)) + et_align_up(P->nv * sizeof(et_shape)) +
                       3 * et_align_up(P->nv * sizeof(void *)) + 2 * et_align_up(P->concat_slots * sizeof(void *)) +
@@ -443,6 +476,18 @@ et_status et_trainer_prepare(const et_model *m, const et_train_config *cfg, void
     memset(t->nodes, 0, P.n * sizeof *t->nodes);
     memset(t->grad_gen, 0, P.nv * sizeof *t->grad_gen);
     fill_params(t, &P, &cur);
+    t->k = P.k;
+    for (uint32_t i = 0; i < P.n; i++) {
+        tnode *tn = &t->nodes[i];
+        et_conv_geom g;
+        if (P.role[i] == ROLE_SKIP || !et_train_conv_geom(&m->nodes[i], P.shapes[m->nodes[i].in[0]], P.shapes[i + 1], &g)) continue;
+        tn->impl = P.k->conv_select(&g);
+        size_t pb = tn->impl->pack_bytes(&g);
+        tn->packed = pb ? take(&cur, pb) : NULL;
+        for (uint32_t k = 0; k < m->nodes[i].n_params; k++) tn->repack |= P.trained[i][k];
+        if (pb) tn->impl->pack(&g, t->params[tn->p[0]].w, t->params[tn->p[1]].count ? t->params[tn->p[1]].w : NULL, tn->packed);
+    }
+    t->scratch = take(&cur, P.scratch);
     unsigned char *pool = cur;
     et_buf *B = P.bufs, *G = P.bufs + P.nv, *Z = P.bufs + 2 * P.nv, *DZ = Z + P.n, *MK = DZ + P.n;
     for (uint32_t v = 0; v < P.nv; v++) {

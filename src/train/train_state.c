@@ -122,5 +122,6 @@ et_status et_trainer_state_load(et_trainer *t, const void *buf, size_t len) {
     memcpy(&t->momentum, &mu, 4);
     (void)get_u32(&c); /* n_groups, covered by the hash */
     walk(t, &c, 1);
+    et_train_repack(t);
     return ET_OK;
 }

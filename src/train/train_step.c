@@ -44,7 +44,7 @@ static et_pool_geom pool_geom(const et_node *nd, et_shape xs, et_shape ys) {
 static void forward_node(et_trainer *t, uint32_t i, int train, const float **cptr) {
     const et_node *nd = &t->m->nodes[i];
     tnode *tn = &t->nodes[i];
-    const et_kernels *k = et_kernels_generic();
+    const et_kernels *k = t->k;
     if (tn->role == ROLE_SKIP) return;
     et_shape xs = t->shapes[nd->in[0]], ys = t->shapes[i + 1];
     const float *x = t->data[nd->in[0]];
@@ -55,12 +55,13 @@ static void forward_node(et_trainer *t, uint32_t i, int train, const float **cpt
     float *out = split ? tn->z : y;
     et_act act = split ? et_act_none() : tn->act;
     switch (nd->op) {
-    case ET_OP_CONV2D: {
-        et_conv_geom g = conv_geom(nd, xs, ys);
-        k->conv2d(&g, x, pw(t, i, 0), pw(t, i, 1), act, out);
+    case ET_OP_CONV2D: case ET_OP_LINEAR: {
+        et_conv_geom g;
+        et_train_conv_geom(nd, xs, ys, &g);
+        et_conv_args a = {&g, x, tn->packed, pw(t, i, 0), pw(t, i, 1), act, out};
+        tn->impl->run(&a, 0, tn->impl->tasks(&g), t->scratch);
         break;
     }
-    case ET_OP_LINEAR: k->linear(xs.n, xs.c, ys.c, x, pw(t, i, 0), pw(t, i, 1), act, out); break;
     case ET_OP_BATCHNORM:
         if (tn->role == ROLE_SUFFIX && train && t->cfg.bn_mode == ET_BN_TRAIN)
             et_f32_batchnorm_train__ref(rows, xs.c, x, pw(t, i, 0), pw(t, i, 1), nd->eps, 0.1f, tn->run_mean,
@@ -108,6 +109,8 @@ static void backward_node(et_trainer *t, uint32_t i, float **cgrad) {
     size_t rows = xs.n * xs.h * xs.w, cnt = et_shape_count(ys);
     float *dy = gradbuf(t, i + 1);
     if (!dy) return;
+    /* conv/linear backward: the SIMD twins of the reference kernels for t->k's ISA */
+    const et_grad_kernels *G = et_grad_kernels_of(t->k);
     if (tn->z) { /* through the fused activation first */
         memset(tn->dz, 0, cnt * sizeof(float));
         et_f32_act_backward__ref(cnt, tn->act, tn->z, dy, tn->dz);
@@ -119,16 +122,16 @@ static void backward_node(et_trainer *t, uint32_t i, float **cgrad) {
     case ET_OP_CONV2D: {
         et_conv_geom g = conv_geom(nd, xs, ys);
         float *gw = pg(t, i, 0), *gb = pg(t, i, 1);
-        if (gw) et_f32_conv2d_backward_weight__ref(&g, x, dy, gw, NULL);
+        if (gw) G->conv_weight(&g, x, dy, gw, NULL);
         if (gb) col_sum(ys.n * ys.h * ys.w, ys.c, dy, gb);
-        if (dx) et_f32_conv2d_backward_input__ref(&g, dy, pw(t, i, 0), dx);
+        if (dx) G->conv_input(&g, dy, pw(t, i, 0), dx);
         break;
     }
     case ET_OP_LINEAR: {
         float *gw = pg(t, i, 0), *gb = pg(t, i, 1);
-        if (gw) et_f32_linear_backward_weight__ref(xs.n, xs.c, ys.c, x, dy, gw, NULL);
+        if (gw) G->linear_weight(xs.n, xs.c, ys.c, x, dy, gw, NULL);
         if (gb) col_sum(xs.n, ys.c, dy, gb);
-        if (dx) et_f32_linear_backward_input__ref(xs.n, xs.c, ys.c, dy, pw(t, i, 0), dx);
+        if (dx) G->linear_input(xs.n, xs.c, ys.c, dy, pw(t, i, 0), dx);
         break;
     }
     case ET_OP_BATCHNORM:
@@ -183,10 +186,11 @@ static int targets_ok(const et_trainer *t, const void *targets) {
     return 1;
 }
 
-static void forward_all(et_trainer *t, uint32_t upto, int train) {
+/* Forward nodes [from, upto); concat pointer slots are counted from node 0. */
+static void forward_range(et_trainer *t, uint32_t from, uint32_t upto, int train) {
     const float **cptr = t->concat_ptrs;
     for (uint32_t i = 0; i < upto; i++) {
-        forward_node(t, i, train, cptr);
+        if (i >= from) forward_node(t, i, train, cptr);
         if (t->m->nodes[i].op == ET_OP_CONCAT) cptr += t->m->nodes[i].n_in;
     }
 }
@@ -204,6 +208,18 @@ static void backup_running(et_trainer *t, int restore) {
 static void zero_grads(et_trainer *t) {
     for (uint32_t p = 0; p < t->n_params; p++)
         if (t->params[p].trained) memset(t->params[p].g, 0, t->params[p].count * sizeof(float));
+}
+
+/* Trained conv/linear weights changed: refresh their kernels' packed copies. */
+void et_train_repack(et_trainer *t) {
+    for (uint32_t i = t->first; i < t->n_nodes; i++) {
+        tnode *tn = &t->nodes[i];
+        if (!tn->repack || !tn->packed) continue;
+        const et_node *nd = &t->m->nodes[i];
+        et_conv_geom g;
+        et_train_conv_geom(nd, t->shapes[nd->in[0]], t->shapes[i + 1], &g);
+        tn->impl->pack(&g, pw(t, i, 0), pw(t, i, 1), tn->packed);
+    }
 }
 
 static void optimizer_step(et_trainer *t) {
@@ -237,6 +253,7 @@ static void optimizer_step(et_trainer *t) {
         }
     }
     zero_grads(t);
+    et_train_repack(t);
 }
 
 static int grads_finite(const et_trainer *t) {
@@ -245,14 +262,12 @@ static int grads_finite(const et_trainer *t) {
     return 1;
 }
 
-et_status et_trainer_step(et_trainer *t, const float *x, const void *targets, float *loss) {
-    if (!live(t)) return ET_ERR_INVALID_ARG;
-    if (!x || !targets) return et_fail(t->err, sizeof t->err, ET_ERR_INVALID_ARG, "step: NULL input or targets");
+/* One batch whose values before node `from` are already in place. */
+et_status et_train_step_from(et_trainer *t, uint32_t from, const void *targets, float *loss) {
     if (!targets_ok(t, targets)) return et_fail(t->err, sizeof t->err, ET_ERR_INVALID_ARG, "step: a class id is outside 0..%zu", t->classes - 1);
     t->batch_gen++;
-    memcpy(t->data[0], x, et_shape_count(t->shapes[0]) * sizeof *x);
     backup_running(t, 0);
-    forward_all(t, t->n_exec, 1);
+    forward_range(t, from, t->n_exec, 1);
     size_t accum = t->cfg.accum_steps ? t->cfg.accum_steps : 1;
     float *dl = gradbuf(t, t->logits);
     double l = compute_loss(t, targets, dl, 1.0f / (float)accum);
@@ -273,12 +288,21 @@ et_status et_trainer_step(et_trainer *t, const float *x, const void *targets, fl
     return ET_OK;
 }
 
+void et_train_forward_prefix(et_trainer *t) { forward_range(t, 0, t->first, 0); }
+
+et_status et_trainer_step(et_trainer *t, const float *x, const void *targets, float *loss) {
+    if (!live(t)) return ET_ERR_INVALID_ARG;
+    if (!x || !targets) return et_fail(t->err, sizeof t->err, ET_ERR_INVALID_ARG, "step: NULL input or targets");
+    memcpy(t->data[0], x, et_shape_count(t->shapes[0]) * sizeof *x);
+    return et_train_step_from(t, 0, targets, loss);
+}
+
 et_status et_trainer_eval(et_trainer *t, const float *x, const void *targets, float *out, float *loss) {
     if (!live(t)) return ET_ERR_INVALID_ARG;
     if (!x) return et_fail(t->err, sizeof t->err, ET_ERR_INVALID_ARG, "eval: NULL input");
     if (targets && !targets_ok(t, targets)) return et_fail(t->err, sizeof t->err, ET_ERR_INVALID_ARG, "eval: a class id is outside 0..%zu", t->classes - 1);
     memcpy(t->data[0], x, et_shape_count(t->shapes[0]) * sizeof *x);
-    forward_all(t, t->n_nodes, 0);
+    forward_range(t, 0, t->n_nodes, 0);
     if (targets && loss) *loss = (float)compute_loss(t, targets, NULL, 1.0f);
     uint32_t o = t->m->outputs[0];
     if (out) memcpy(out, t->data[o], et_shape_count(t->shapes[o]) * sizeof *out);

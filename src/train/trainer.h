@@ -6,6 +6,7 @@
 #define ET_TRAINER_H
 
 #include "model.h"
+#include "dispatch.h"
 #include "train/grad_ops.h"
 
 #define ET_TRAINER_MAGIC 0x45545452u /* "ETTR" */
@@ -34,6 +35,9 @@ typedef struct tnode {
     float *run_backup;                 /* [2c] restored when a step is rejected */
     uint8_t *mask;                     /* dropout */
     uint32_t group;
+    const et_conv_impl *impl;          /* conv/linear: the fast kernel for its geometry */
+    void *packed;                      /* its packed weights (repacked after each update when trained) */
+    uint8_t repack;
 } tnode;
 
 struct et_trainer {
@@ -44,6 +48,8 @@ struct et_trainer {
     uint32_t n_exec;     /* nodes run while training (a trailing softmax is left to the loss) */
     uint32_t logits;     /* value the loss reads */
     uint32_t n_groups, n_params;
+    const et_kernels *k;
+    void *scratch;       /* per-run scratch of the conv kernels */
     size_t classes;
     tnode *nodes;
     tparam *params;
@@ -61,5 +67,16 @@ struct et_trainer {
     uint64_t steps, batches, dropout_counter;
     char err[ET_ERR_LEN];
 };
+
+/* One training batch whose values before node `from` are in place. */
+et_status et_train_step_from(et_trainer *t, uint32_t from, const void *targets, float *loss);
+/* Inference forward of the frozen prefix (nodes before the first trained one). */
+void et_train_forward_prefix(et_trainer *t);
+
+/* Refresh the packed copies of trained conv/linear weights. */
+void et_train_repack(et_trainer *t);
+
+/* Conv geometry of a conv2d node, or of a linear node as a 1x1 conv. */
+int et_train_conv_geom(const et_node *nd, et_shape xs, et_shape ys, et_conv_geom *g);
 
 #endif

@@ -62,9 +62,10 @@ static int has(int avx512) {
 
 double et_bench_fma_peak(int avx512) {
     if (!has(avx512)) return 0.0;
-    size_t iters = 2000000;
+    /* many short runs, best kept: a run the OS preempts only loses itself */
+    size_t iters = 400000;
     double best = 0.0, sink = 0.0;
-    for (int r = 0; r < 5; r++) {
+    for (int r = 0; r < 40; r++) {
         double t0 = now();
         sink += avx512 ? run_avx512(iters) : run_avx2(iters);
         double dt = now() - t0;

@@ -19,12 +19,19 @@ int cmd_export_onnx(int argc, char **argv);
 void cmd_export_onnx_usage(FILE *f);
 
 int cmd_bench(int argc, char **argv); void cmd_bench_usage(FILE *f); /* tools/cli/cmd_bench.c */
+/* Fine-tuning (tools/cli/cmd_finetune.c, cmd_lr_find.c, cmd_plot.c) */
+int cmd_finetune(int argc, char **argv); void cmd_finetune_usage(FILE *f);
+int cmd_lr_find(int argc, char **argv); void cmd_lr_find_usage(FILE *f);
+int cmd_plot(int argc, char **argv); void cmd_plot_usage(FILE *f);
 static const cli_cmd commands[] = {
     {"info", cmd_info, cmd_info_usage, "show a model's layers, parameters, MACs and arena plan"},
     {"run", cmd_run, cmd_run_usage, "run a model on a .npy input and write the output .npy"},
     {"bench", cmd_bench, cmd_bench_usage, "per-layer and whole-network speed (ms, GFLOP/s, % of FMA peak)"},
     {"convert", cmd_convert, cmd_convert_usage, "convert an ONNX model to .etm (or --check it)"},
     {"export-onnx", cmd_export_onnx, cmd_export_onnx_usage, "write a model as ONNX (opset 13, NCHW)"},
+    {"finetune", cmd_finetune, cmd_finetune_usage, "fine-tune a model on image folders, IDX or .npy data"},
+    {"lr-find", cmd_lr_find, cmd_lr_find_usage, "LR range test: suggested learning rates and a loss-vs-LR plot"},
+    {"plot", cmd_plot, cmd_plot_usage, "SVG plots of a finetune log (loss, accuracy, LR, momentum)"},
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
 

@@ -37,14 +37,6 @@ def read_idx(path):
     return np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * ndim).reshape(dims)
 
 
-def write_idx(path, arr):
-    arr = np.ascontiguousarray(arr, dtype=np.uint8)
-    with open(path, "wb") as f:
-        f.write(struct.pack(">HBB", 0, 0x08, arr.ndim))
-        f.write(struct.pack(">" + "I" * arr.ndim, *arr.shape))
-        f.write(arr.tobytes())
-
-
 def load_fmnist(split):
     """split 'train' or 't10k' -> (images uint8 N,28,28, labels uint8 N)."""
     x = read_idx(os.path.join(FMNIST_DIR, f"{split}-images-idx3-ubyte.gz"))
@@ -52,9 +44,43 @@ def load_fmnist(split):
     return x, y
 
 
-def holdout_paths(part):
-    return (os.path.join(HOLDOUT_DIR, f"{part}-images-idx3-ubyte"),
-            os.path.join(HOLDOUT_DIR, f"{part}-labels-idx1-ubyte"))
+def read_pgm(path):
+    """A binary (P5) 8-bit PGM as a uint8 H,W array."""
+    with open(path, "rb") as f:
+        data = f.read()
+    fields, pos = [], 0
+    while len(fields) < 4:  # magic, width, height, maxval; '#' comments allowed
+        while data[pos:pos + 1].isspace():
+            pos += 1
+        if data[pos:pos + 1] == b"#":
+            pos = data.index(b"\n", pos)
+            continue
+        end = pos
+        while not data[end:end + 1].isspace():
+            end += 1
+        fields.append(data[pos:end])
+        pos = end
+    if fields[0] != b"P5" or int(fields[3]) != 255:
+        raise ValueError(f"{path}: not an 8-bit binary PGM")
+    w, h = int(fields[1]), int(fields[2])
+    return np.frombuffer(data, dtype=np.uint8, count=w * h, offset=pos + 1).reshape(h, w)
+
+
+def write_pgm(path, img):
+    with open(path, "wb") as f:
+        f.write(b"P5\n%d %d\n255\n" % (img.shape[1], img.shape[0]) + np.ascontiguousarray(img, np.uint8).tobytes())
+
+
+def read_image_folder(root):
+    """root/<class>/<image>.pgm -> (uint8 N,H,W, int64 labels, class names); classes
+    in sorted folder-name order, files in sorted name order (as edgetune)."""
+    classes = sorted(d for d in os.listdir(root) if os.path.isdir(os.path.join(root, d)))
+    xs, ys = [], []
+    for k, c in enumerate(classes):
+        for name in sorted(os.listdir(os.path.join(root, c))):
+            xs.append(read_pgm(os.path.join(root, c, name)))
+            ys.append(k)
+    return np.stack(xs), np.array(ys, dtype=np.int64), classes
 
 
 def to_tensor(x_u8, mean, std):

@@ -1,0 +1,147 @@
+/* Backward of depthwise conv (groups == ic == oc) of any kernel, stride,
+ * dilation and padding, vectorized over channels with masked tails; a
+ * template included once per ISA after simd.h. No scratch: weights for a
+ * block of channels are transposed into a small stack buffer. */
+#include <stddef.h>
+#include "ops/ops.h"
+
+/* Largest kernel (taps) handled here; bigger ones go to the reference. */
+#define DW_MAXT 49
+/* Channels per input-gradient block: four vectors share one tap list. */
+#define DCB (4 * VW)
+
+#if defined(__GNUC__)
+#define DW_INLINE static inline __attribute__((always_inline))
+#else
+#define DW_INLINE static inline
+#endif
+
+/* Output position whose tap k reads input position i along one axis, or
+ * `limit` when none does (o * stride + k * dil - pad = i exactly). */
+static size_t dw_out_of_tap(size_t i, size_t k, size_t stride, size_t dil, size_t pad, size_t limit) {
+    size_t p = i + pad, off = k * dil;
+    if (p < off) return limit;
+    p -= off;
+    if (p % stride) return limit;
+    return p / stride < limit ? p / stride : limit;
+}
+
+/* dx += transposed depthwise conv, written as a gather: each dx vector is
+ * loaded once, gets one FMA per (tap, output) that read it, stored once. */
+static void dw_input(const et_conv_geom *g, const float *dy, const float *w, float *dx) {
+    const size_t C = g->ic, taps = g->kh * g->kw;
+    float wt[DW_MAXT * DCB];
+    size_t tl[DW_MAXT];        /* tap index per valid entry of one input pixel */
+    const float *dl[DW_MAXT];  /* the dy pixel that tap read from */
+    size_t kyl[DW_MAXT], oyl[DW_MAXT];
+    for (size_t c0 = 0; c0 < C; c0 += DCB) {
+        const size_t cb = C - c0 < DCB ? C - c0 : DCB;
+        for (size_t t = 0; t < taps; t++)
+            for (size_t j = 0; j < DCB; j++) wt[t * DCB + j] = j < cb ? w[(c0 + j) * taps + t] : 0.0f;
+        const size_t nv = (cb + VW - 1) / VW;
+        const VM mt = V_TAIL(cb - (nv - 1) * VW); /* lanes of the last vector */
+        for (size_t n = 0; n < g->n; n++)
+            for (size_t iy = 0; iy < g->ih; iy++) {
+                size_t nky = 0;
+                for (size_t ky = 0; ky < g->kh; ky++) {
+                    size_t oy = dw_out_of_tap(iy, ky, g->sh, g->dh, g->pad_t, g->oh);
+                    if (oy < g->oh) { kyl[nky] = ky; oyl[nky++] = oy; }
+                }
+                float *dxr = dx + (n * g->ih + iy) * g->iw * C + c0;
+                for (size_t ix = 0; ix < g->iw; ix++) {
+                    size_t ne = 0;
+                    for (size_t kx = 0; kx < g->kw; kx++) {
+                        size_t ox = dw_out_of_tap(ix, kx, g->sw, g->dw, g->pad_l, g->ow);
+                        if (ox == g->ow) continue;
+                        for (size_t r = 0; r < nky; r++) {
+                            tl[ne] = kyl[r] * g->kw + kx;
+                            dl[ne++] = dy + ((n * g->oh + oyl[r]) * g->ow + ox) * C + c0;
+                        }
+                    }
+                    if (!ne) continue;
+                    float *dp = dxr + ix * C;
+                    if (nv == 4 && cb == DCB) {
+                        V a0 = V_LOAD(dp), a1 = V_LOAD(dp + VW), a2 = V_LOAD(dp + 2 * VW), a3 = V_LOAD(dp + 3 * VW);
+                        for (size_t e = 0; e < ne; e++) {
+                            const float *s = dl[e], *wv = wt + tl[e] * DCB;
+                            a0 = V_FMA(V_LOAD(s), V_LOAD(wv), a0);
+                            a1 = V_FMA(V_LOAD(s + VW), V_LOAD(wv + VW), a1);
+                            a2 = V_FMA(V_LOAD(s + 2 * VW), V_LOAD(wv + 2 * VW), a2);
+                            a3 = V_FMA(V_LOAD(s + 3 * VW), V_LOAD(wv + 3 * VW), a3);
+                        }
+                        V_STORE(dp, a0); V_STORE(dp + VW, a1); V_STORE(dp + 2 * VW, a2); V_STORE(dp + 3 * VW, a3);
+                        continue;
+                    }
+                    for (size_t v = 0; v < nv; v++) { /* channel tail block */
+                        VM m = v + 1 < nv ? V_TAIL(VW) : mt;
+                        V a = V_LOADM(dp + v * VW, m);
+                        for (size_t e = 0; e < ne; e++)
+                            a = V_FMA(V_LOADM(dl[e] + v * VW, m), V_LOAD(wt + tl[e] * DCB + v * VW), a);
+                        V_STOREM(dp + v * VW, m, a);
+                    }
+                }
+            }
+    }
+}
+
+/* One output row's contribution to the tap accumulators acc[KH*KW] for the
+ * channel vector at c (mask m): outputs [lo, hi) have every tap inside along
+ * x and skip the checks; rows with a tap in the padding have it skipped by
+ * the caller through kv. Always inlined so that 3x3 and 5x5 get constant
+ * trip counts and the accumulators live in registers. */
+DW_INLINE void dw_weight_row(const et_conv_geom *g, size_t KH, size_t KW, const float *dyr,
+                             const float *const *xr, const int *kv, size_t lo, size_t hi, size_t c, VM m, V *acc) {
+    const size_t C = g->ic;
+    for (size_t ox = 0; ox < g->ow; ox++) {
+        V d = V_LOADM(dyr + ox * C + c, m);
+        int inside = ox >= lo && ox < hi;
+        for (size_t ky = 0; ky < KH; ky++) {
+            if (!kv[ky]) continue;
+            for (size_t kx = 0; kx < KW; kx++) {
+                size_t px = ox * g->sw + kx * g->dw;
+                if (!inside && (px < g->pad_l || px - g->pad_l >= g->iw)) continue;
+                acc[ky * KW + kx] = V_FMA(V_LOADM(xr[ky] + (px - g->pad_l) * C + c, m), d, acc[ky * KW + kx]);
+            }
+        }
+    }
+}
+
+/* dw[c][tap] += sum over batch and positions of x * dy, one channel vector
+ * at a time; each output row is summed from zero and then added to the
+ * running total (a two-level sum, fixed by the geometry alone). */
+DW_INLINE void dw_weight_k(const et_conv_geom *g, size_t KH, size_t KW, const float *x, const float *dy, float *dw) {
+    const size_t C = g->ic, taps = KH * KW;
+    size_t lo = (g->pad_l + g->sw - 1) / g->sw, hi = 0, span = (KW - 1) * g->dw;
+    if (g->iw + g->pad_l > span) hi = (g->iw + g->pad_l - span - 1) / g->sw + 1;
+    if (hi > g->ow) hi = g->ow;
+    if (lo > hi) lo = hi;
+    for (size_t c = 0; c < C; c += VW) {
+        VM m = V_TAIL(C - c < VW ? C - c : VW);
+        V tot[DW_MAXT], acc[DW_MAXT];
+        for (size_t t = 0; t < taps; t++) tot[t] = V_ZERO();
+        for (size_t n = 0; n < g->n; n++)
+            for (size_t oy = 0; oy < g->oh; oy++) {
+                const float *xr[DW_MAXT];
+                int kv[DW_MAXT];
+                for (size_t ky = 0; ky < KH; ky++) {
+                    size_t py = oy * g->sh + ky * g->dh;
+                    kv[ky] = py >= g->pad_t && py - g->pad_t < g->ih;
+                    xr[ky] = kv[ky] ? x + (n * g->ih + (py - g->pad_t)) * g->iw * C : x;
+                }
+                for (size_t t = 0; t < taps; t++) acc[t] = V_ZERO();
+                dw_weight_row(g, KH, KW, dy + (n * g->oh + oy) * g->ow * C, xr, kv, lo, hi, c, m, acc);
+                for (size_t t = 0; t < taps; t++) tot[t] = V_ADD(tot[t], acc[t]);
+            }
+        for (size_t t = 0; t < taps; t++) {
+            float lane[VW];
+            V_STORE(lane, tot[t]);
+            for (size_t j = 0; j < VW && c + j < C; j++) dw[(c + j) * taps + t] += lane[j];
+        }
+    }
+}
+
+static void dw_weight(const et_conv_geom *g, const float *x, const float *dy, float *dw) {
+    if (g->kh == 3 && g->kw == 3) dw_weight_k(g, 3, 3, x, dy, dw);
+    else if (g->kh == 5 && g->kw == 5) dw_weight_k(g, 5, 5, x, dy, dw);
+    else dw_weight_k(g, g->kh, g->kw, x, dy, dw);
+}

@@ -1,0 +1,382 @@
+/* `edgetune finetune / lr-find / plot` end to end on tiny synthetic data
+ * (PPM folders, IDX, .npy written here into a mkdtemp folder, and a tiny
+ * builder model saved as .etm): learning, bit-identical resume, checkpoint
+ * fallback, data errors naming the file, logs and well-formed SVG. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include "edgetune.h"
+#include "harness.h"
+
+static char dir[64];
+static const char *bin_dir = "build", *runner = "";
+static char out_buf[1 << 16], err_buf[1 << 14];
+
+static const char *path(const char *name) {
+    static char buf[8][256];
+    static int k;
+    k = (k + 1) % 8;
+    snprintf(buf[k], sizeof buf[k], "%s/%s", dir, name);
+    return buf[k];
+}
+
+static size_t slurp(const char *p, char *buf, size_t cap) {
+    buf[0] = '\0';
+    FILE *f = fopen(p, "rb");
+    if (!f) return 0;
+    size_t n = fread(buf, 1, cap - 1, f);
+    buf[n] = '\0';
+    fclose(f);
+    return n;
+}
+
+#if defined(__GNUC__)
+__attribute__((format(printf, 1, 2)))
+#endif
+static int sh(const char *fmt, ...) {
+    char args[2048], cmd[2600];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(args, sizeof args, fmt, ap);
+    va_end(ap);
+    snprintf(cmd, sizeof cmd, "%s%s'%s'/edgetune %s >'%s' 2>'%s' </dev/null", runner, *runner ? " " : "", bin_dir, args,
+             path("stdout.txt"), path("stderr.txt"));
+    int rc = system(cmd);
+    slurp(path("stdout.txt"), out_buf, sizeof out_buf);
+    slurp(path("stderr.txt"), err_buf, sizeof err_buf);
+    if (rc == -1 || !WIFEXITED(rc)) return -1;
+    return WEXITSTATUS(rc);
+}
+
+static int has(const char *hay, const char *needle) { return strstr(hay, needle) != NULL; }
+
+/* conv3x3(c->8, ReLU) -> GAP -> linear(8->classes) on 8x8 inputs */
+static int tiny_model(size_t c, size_t classes, const char *file) {
+    et_builder *b = NULL;
+    et_model *m = NULL;
+    float w[8 * 9 * 3], bias[8], fw[8 * 8], fb[8] = {0};
+    t_fill(w, 8 * 9 * c, 5);
+    t_fill(bias, 8, 6);
+    t_fill(fw, 8 * classes, 7);
+    et_conv2d_desc d = {8, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, et_act_relu()};
+    int v, g, o;
+    et_status st = et_builder_new(c, 8, 8, &b);
+    if (st == ET_OK) st = et_builder_conv2d(b, "conv", 0, &d, w, bias, &v);
+    if (st == ET_OK) st = et_builder_global_avgpool(b, "gap", v, &g);
+    if (st == ET_OK) st = et_builder_linear(b, "fc", g, classes, fw, fb, et_act_none(), &o);
+    if (st == ET_OK) st = et_builder_output(b, o);
+    if (st == ET_OK) st = et_builder_finish(b, &m);
+    et_builder_free(b);
+    if (st == ET_OK) st = et_model_save_file(m, file);
+    et_model_free(m);
+    return st == ET_OK;
+}
+
+/* class k: mostly colour channel k, with noise */
+static void pixel_data(unsigned char *px, size_t k, size_t c, unsigned *seed) {
+    for (size_t p = 0; p < 64; p++)
+        for (size_t ch = 0; ch < c; ch++) {
+            unsigned noise = t_rand(seed) % 60;
+            px[p * c + ch] = (unsigned char)(c == 1 ? 40 + 80 * k + noise : (ch == k ? 180 + noise : noise));
+        }
+}
+
+static int write_file(const char *p, const void *data, size_t n) {
+    FILE *f = fopen(p, "wb");
+    if (!f) return 0;
+    int ok = fwrite(data, 1, n, f) == n;
+    return fclose(f) == 0 && ok;
+}
+
+static int make_folders(const char *root, size_t per_class) {
+    static const char *names[3] = {"blue", "green", "red"};
+    static const size_t chan[3] = {2, 1, 0};
+    unsigned seed = 99;
+    char p[256];
+    mkdir(root, 0777);
+    for (size_t k = 0; k < 3; k++) {
+        snprintf(p, sizeof p, "%s/%s", root, names[k]);
+        mkdir(p, 0777);
+        for (size_t i = 0; i < per_class; i++) {
+            unsigned char buf[16 + 192];
+            int h = snprintf((char *)buf, 16, "P6\n8 8\n255\n");
+            pixel_data(buf + h, chan[k], 3, &seed);
+            snprintf(p, sizeof p, "%s/%s/%02zu.ppm", root, names[k], i);
+            if (!write_file(p, buf, (size_t)h + 192)) return 0;
+        }
+    }
+    return 1;
+}
+
+static void put_be32(unsigned char *p, uint32_t v) { p[0] = (unsigned char)(v >> 24); p[1] = (unsigned char)(v >> 16); p[2] = (unsigned char)(v >> 8); p[3] = (unsigned char)v; }
+
+/* IDX: n grey 8x8 images of 3 classes; labels file with n_labels entries */
+static int make_idx(const char *img, const char *lbl, size_t n, size_t n_labels) {
+    unsigned char *b = malloc(16 + n * 64), l[8 + 64];
+    unsigned seed = 7;
+    put_be32(b, 0x00000803); put_be32(b + 4, (uint32_t)n); put_be32(b + 8, 8); put_be32(b + 12, 8);
+    put_be32(l, 0x00000801); put_be32(l + 4, (uint32_t)n_labels);
+    for (size_t i = 0; i < n; i++) {
+        pixel_data(b + 16 + i * 64, i % 3, 1, &seed);
+        if (i < n_labels) l[8 + i] = (unsigned char)(i % 3);
+    }
+    int ok = write_file(img, b, 16 + n * 64) && write_file(lbl, l, 8 + n_labels);
+    free(b);
+    return ok;
+}
+
+static int make_npy(const char *xp, const char *yp, size_t n, size_t n_labels, size_t c) {
+    float *x = malloc(n * 64 * c * sizeof *x), y[64];
+    unsigned char px[64 * 4];
+    unsigned seed = 11;
+    for (size_t i = 0; i < n; i++) {
+        pixel_data(px, i % 3, c, &seed);
+        for (size_t j = 0; j < 64 * c; j++) x[i * 64 * c + j] = (float)px[j] / 255.0f;
+        y[i] = (float)(i % 3);
+    }
+    size_t xd[4] = {n, 8, 8, c}, yd[1] = {n_labels};
+    int ok = et_npy_write_file(xp, x, xd, 4) == ET_OK && et_npy_write_file(yp, y, yd, 1) == ET_OK;
+    free(x);
+    return ok;
+}
+
+/* accuracy of the last epoch line in a log */
+static double last_accuracy(const char *log) {
+    static char buf[1 << 20];
+    slurp(log, buf, sizeof buf);
+    const char *p = buf, *hit = NULL;
+    while ((p = strstr(p, "\"accuracy\":")) != NULL) hit = p++;
+    return hit ? atof(hit + 11) : -1;
+}
+
+static int same_file(const char *a, const char *b) {
+    static char x[1 << 18], y[1 << 18];
+    size_t na = slurp(a, x, sizeof x), nb = slurp(b, y, sizeof y);
+    return na > 0 && na == nb && memcmp(x, y, na) == 0;
+}
+
+#define COMMON "--train '%s' --valid-pct 0.25 --batch-size 6 --lr 0.05 --augment off --seed 3"
+
+static void test_finetune_folders_learns(void) {
+    CHECK(tiny_model(3, 5, path("m3.etm")) && make_folders(path("img"), 12));
+    int rc = sh("finetune '%s' -o '%s' --run-dir '%s' " COMMON " --epochs 6 --freeze-to 0", path("m3.etm"), path("out.etm"),
+                path("run1"), path("img"));
+    CHECKF(rc == 0, "rc %d: %s%s", rc, out_buf, err_buf);
+    CHECK(has(out_buf, "epoch 6/6") && has(out_buf, "valid_loss") && has(out_buf, "accuracy"));
+    double acc = last_accuracy(path("run1/run.jsonl"));
+    CHECKF(acc >= 0.85, "final valid accuracy %g\n%s", acc, out_buf);
+    /* the output is an inference model with the folder names as labels */
+    et_model *m = NULL;
+    char err[256];
+    CHECK_OK(et_model_load_file(path("out.etm"), &m, err, sizeof err));
+    et_metadata md;
+    et_status st = et_model_metadata(m, &md);
+    int ok = st == ET_OK && md.label_count == 3 && strcmp(md.labels[0], "blue") == 0 && strcmp(md.labels[2], "red") == 0;
+    et_model_free(m);
+    CHECK(ok);
+    /* the log: a header with hyper-parameters, step and epoch lines */
+    static char log[1 << 20];
+    slurp(path("run1/run.jsonl"), log, sizeof log);
+    CHECK(has(log, "{\"type\":\"header\"") && has(log, "\"model_fnv1a\"") && has(log, "\"isa\"") && has(log, "\"lr\":\"0.05"));
+    CHECK(has(log, "\"type\":\"step\",\"step\":1,") && has(log, "\"mom\":") && has(log, "\"type\":\"epoch\""));
+    CHECK(has(log, "\"class_names\":[\"blue\",\"green\",\"red\"]"));
+}
+
+static void test_resume_bit_identical(void) {
+    const char *opts = "--epochs 3 --checkpoint-every 2";
+    CHECK(sh("finetune '%s' -o '%s' --run-dir '%s' " COMMON " %s", path("m3.etm"), path("a.etm"), path("ra"), path("img"), opts) == 0);
+    /* 27 training samples / 6 = 4 steps per epoch: stop in epoch 2 after a step checkpoint */
+    int rc = sh("finetune '%s' -o '%s' --run-dir '%s' " COMMON " %s --stop-after-steps 7", path("m3.etm"), path("b.etm"),
+                path("rb"), path("img"), opts);
+    CHECKF(rc == 1 && has(err_buf, "stopped after 7"), "rc %d %s", rc, err_buf);
+    rc = sh("finetune '%s' -o '%s' --resume '%s' " COMMON " %s", path("m3.etm"), path("b.etm"), path("rb/ckpt.etck"), path("img"), opts);
+    CHECKF(rc == 0 && has(out_buf, "resuming from"), "rc %d %s%s", rc, out_buf, err_buf);
+    CHECK(same_file(path("a.etm"), path("b.etm")));
+    /* other settings cannot resume that run */
+    rc = sh("finetune '%s' -o '%s' --resume '%s' " COMMON " --epochs 4", path("m3.etm"), path("c.etm"), path("rb/ckpt.etck"), path("img"));
+    CHECKF(rc == 1 && has(err_buf, "epochs=3"), "rc %d %s", rc, err_buf);
+}
+
+static void test_resume_recipe_and_corrupt_checkpoint(void) {
+    const char *opts = "--epochs 2 --recipe fine_tune";
+    CHECK(sh("finetune '%s' -o '%s' --run-dir '%s' " COMMON " %s", path("m3.etm"), path("fa.etm"), path("fa"), path("img"), opts) == 0);
+    CHECK(has(out_buf, "phase 2"));
+    /* stop in the unfrozen phase (epoch 1 is 4 steps), then corrupt the newest checkpoint */
+    CHECK(sh("finetune '%s' -o '%s' --run-dir '%s' " COMMON " %s --stop-after-steps 10 --checkpoint-every 3", path("m3.etm"),
+             path("fb.etm"), path("fb"), path("img"), opts) == 1);
+    static char ck[1 << 20];
+    size_t n = slurp(path("fb/ckpt.etck"), ck, sizeof ck);
+    CHECK(n > 100);
+    ck[n / 2] ^= 0x5a;
+    CHECK(write_file(path("fb/ckpt.etck"), ck, n));
+    int rc = sh("finetune '%s' -o '%s' --resume '%s' " COMMON " %s --checkpoint-every 3", path("m3.etm"), path("fb.etm"),
+                path("fb/ckpt.etck"), path("img"), opts);
+    CHECKF(rc == 0 && has(err_buf, "CRC32") && has(err_buf, "ckpt.etck.prev"), "rc %d %s", rc, err_buf);
+    CHECK(same_file(path("fa.etm"), path("fb.etm")));
+    /* a truncated checkpoint with no good previous one is an error naming both */
+    CHECK(write_file(path("fb/ckpt.etck"), ck, 20) && write_file(path("fb/ckpt.etck.prev"), ck, 10));
+    rc = sh("finetune '%s' -o '%s' --resume '%s' " COMMON " %s", path("m3.etm"), path("fc.etm"), path("fb/ckpt.etck"), path("img"), opts);
+    CHECKF(rc == 1 && has(err_buf, "ckpt.etck.prev") && has(err_buf, "truncated"), "%s", err_buf);
+}
+
+static void test_idx_and_npy(void) {
+    CHECK(tiny_model(1, 3, path("m1.etm")) && make_idx(path("x.idx"), path("y.idx"), 24, 24));
+    int rc = sh("finetune '%s' -o '%s' --run-dir '%s' --train-idx '%s' '%s' --valid-idx '%s' '%s' --epochs 2 --batch-size 8 --lr 0.05",
+                path("m1.etm"), path("o1.etm"), path("ri"), path("x.idx"), path("y.idx"), path("x.idx"), path("y.idx"));
+    CHECKF(rc == 0, "rc %d %s", rc, err_buf);
+    CHECK(make_npy(path("x.npy"), path("y.npy"), 24, 24, 3));
+    rc = sh("finetune '%s' -o '%s' --run-dir '%s' --train-x '%s' --train-y '%s' --epochs 2 --batch-size 8 --optimizer sgd --schedule flatcos",
+            path("m3.etm"), path("o2.etm"), path("rn"), path("x.npy"), path("y.npy"));
+    CHECKF(rc == 0, "rc %d %s", rc, err_buf);
+}
+
+static void test_data_errors_name_the_file(void) {
+    /* missing folder */
+    CHECK(sh("finetune '%s' -o '%s' --train '%s'", path("m3.etm"), path("e.etm"), path("nope")) == 1);
+    CHECKF(has(err_buf, path("nope")), "%s", err_buf);
+    /* unreadable image */
+    CHECK(make_folders(path("bad"), 3) && write_file(path("bad/red/zz.ppm"), "P6\n8 8\n255\nxx", 14));
+    CHECK(sh("finetune '%s' -o '%s' --train '%s'", path("m3.etm"), path("e.etm"), path("bad")) == 1);
+    CHECKF(has(err_buf, "zz.ppm"), "%s", err_buf);
+    /* wrong label count: IDX and .npy */
+    CHECK(make_idx(path("x2.idx"), path("y2.idx"), 12, 11));
+    CHECK(sh("finetune '%s' -o '%s' --train-idx '%s' '%s'", path("m1.etm"), path("e.etm"), path("x2.idx"), path("y2.idx")) == 1);
+    CHECKF(has(err_buf, "y2.idx") || has(err_buf, "x2.idx"), "%s", err_buf);
+    CHECK(make_npy(path("x3.npy"), path("y3.npy"), 12, 10, 3));
+    CHECK(sh("finetune '%s' -o '%s' --train-x '%s' --train-y '%s'", path("m3.etm"), path("e.etm"), path("x3.npy"), path("y3.npy")) == 1);
+    CHECKF(has(err_buf, "y3.npy") || has(err_buf, "x3.npy"), "%s", err_buf);
+    /* mismatched shapes: 2-channel samples for a 3-channel model */
+    CHECK(make_npy(path("x4.npy"), path("y4.npy"), 12, 12, 2));
+    CHECK(sh("finetune '%s' -o '%s' --train-x '%s' --train-y '%s'", path("m3.etm"), path("e.etm"), path("x4.npy"), path("y4.npy")) == 1);
+    CHECKF(has(err_buf, "x4.npy"), "%s", err_buf);
+}
+
+static void test_options(void) {
+    CHECK(sh("finetune --help") == 0 && has(out_buf, "--recipe fine_tune") && has(out_buf, "feature cache"));
+    CHECK(sh("finetune '%s' --train '%s'", path("m3.etm"), path("img")) == 2 && has(err_buf, "-o"));
+    CHECK(sh("finetune '%s' -o x.etm --train '%s' --feature-cache on", path("m3.etm"), path("img")) == 2);
+    CHECK(has(err_buf, "unsupported"));
+    CHECK(sh("finetune '%s' -o x.etm --train '%s' --optimizer lion", path("m3.etm"), path("img")) == 2);
+    CHECK(sh("finetune '%s' -o x.etm --train '%s' --lr 1:0.1", path("m3.etm"), path("img")) == 2);
+    CHECK(sh("finetune '%s' -o '%s' --run-dir '%s' --train '%s' --memory-budget 1000", path("m3.etm"), path("e.etm"),
+             path("rm"), path("img")) == 1);
+    CHECKF(has(err_buf, "--memory-budget 1000"), "%s", err_buf);
+}
+
+/* A tiny XML well-formedness check: balanced tags, quoted attributes,
+ * escaped text. Enough to catch what breaks a browser's SVG parser. */
+static int xml_ok(const char *s, char *why, size_t cap) {
+    char stack[64][32];
+    int depth = 0, root_seen = 0;
+    while (*s) {
+        if (*s != '<') {
+            if (*s == '&' && strncmp(s, "&lt;", 4) && strncmp(s, "&gt;", 4) && strncmp(s, "&amp;", 5) && strncmp(s, "&quot;", 6))
+                return snprintf(why, cap, "bare &"), 0;
+            if (depth == 0 && root_seen && *s != '\n' && *s != ' ') return snprintf(why, cap, "text after the root"), 0;
+            s++;
+            continue;
+        }
+        if (s[1] == '?') { s = strstr(s, "?>"); if (!s) return snprintf(why, cap, "open <?"), 0; s += 2; continue; }
+        int closing = s[1] == '/';
+        const char *n = s + 1 + closing;
+        size_t len = strspn(n, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_:-");
+        if (len == 0 || len >= 32) return snprintf(why, cap, "bad tag name near '%.20s'", s), 0;
+        const char *p = n + len;
+        if (closing) {
+            if (depth == 0 || strlen(stack[depth - 1]) != len || strncmp(stack[depth - 1], n, len))
+                return snprintf(why, cap, "unbalanced </%.*s>", (int)len, n), 0;
+            depth--;
+            p += strspn(p, " ");
+            if (*p != '>') return snprintf(why, cap, "bad closing tag"), 0;
+            s = p + 1;
+            continue;
+        }
+        /* attributes: name="value" */
+        for (;;) {
+            p += strspn(p, " \n\t");
+            if (*p == '>' || (p[0] == '/' && p[1] == '>')) break;
+            size_t an = strspn(p, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_:-");
+            if (an == 0 || p[an] != '=' || p[an + 1] != '"') return snprintf(why, cap, "unquoted attribute near '%.20s'", p), 0;
+            const char *q = strchr(p + an + 2, '"');
+            if (!q) return snprintf(why, cap, "unterminated attribute"), 0;
+            for (const char *c = p + an + 2; c < q; c++) if (*c == '<') return snprintf(why, cap, "< in attribute"), 0;
+            p = q + 1;
+        }
+        if (*p == '>') {
+            if (depth == 64) return snprintf(why, cap, "too deep"), 0;
+            memcpy(stack[depth], n, len);
+            stack[depth++][len] = '\0';
+            s = p + 1;
+        } else {
+            s = p + 2;
+        }
+        root_seen = 1;
+    }
+    if (depth) return snprintf(why, cap, "<%s> not closed", stack[depth - 1]), 0;
+    return root_seen ? 1 : (snprintf(why, cap, "no element"), 0);
+}
+
+/* xmllint when installed, and always the C checker. */
+static int svg_ok(const char *file) {
+    static char buf[1 << 20];
+    char why[128] = "";
+    if (slurp(file, buf, sizeof buf) == 0) { printf("    %s: empty or missing\n", file); return 0; }
+    if (!strstr(buf, "<svg") || !xml_ok(buf, why, sizeof why)) { printf("    %s: %s\n", file, why); return 0; }
+    if (system("command -v xmllint >/dev/null 2>&1") == 0) {
+        char cmd[512];
+        snprintf(cmd, sizeof cmd, "xmllint --noout '%s'", file);
+        if (system(cmd) != 0) { printf("    xmllint rejects %s\n", file); return 0; }
+    }
+    return 1;
+}
+
+static void test_xml_checker(void) {
+    char why[128];
+    CHECK(xml_ok("<a x=\"1\"><b/></a>", why, sizeof why));
+    CHECK(!xml_ok("<a><b></a></b>", why, sizeof why));
+    CHECK(!xml_ok("<a x=1></a>", why, sizeof why));
+    CHECK(!xml_ok("<a>&</a>", why, sizeof why));
+    CHECK(!xml_ok("<a>", why, sizeof why));
+}
+
+static void test_lr_find_and_plot(void) {
+    int rc = sh("lr-find '%s' --train '%s' --batch-size 4 --freeze-to 0 --augment off -o '%s'", path("m3.etm"), path("img"), path("lr.svg"));
+    CHECKF(rc == 0, "rc %d %s", rc, err_buf);
+    CHECK(has(out_buf, "valley") && has(out_buf, "steep") && has(out_buf, "minimum/10"));
+    CHECK(svg_ok(path("lr.svg")));
+    static char svg[1 << 20];
+    slurp(path("lr.svg"), svg, sizeof svg);
+    CHECK(has(svg, "valley") && has(svg, "1e-07"));
+    /* the model file is untouched */
+    CHECK(tiny_model(3, 5, path("m3b.etm")) && same_file(path("m3.etm"), path("m3b.etm")));
+    rc = sh("plot '%s' -o '%s'", path("run1/run.jsonl"), dir);
+    CHECKF(rc == 0, "rc %d %s", rc, err_buf);
+    CHECK(svg_ok(path("loss.svg")) && svg_ok(path("accuracy.svg")) && svg_ok(path("lr.svg")) && svg_ok(path("momentum.svg")));
+    CHECK(sh("plot '%s'", path("m3.etm")) == 1);
+    CHECK(sh("plot '%s'", path("missing.jsonl")) == 1 && has(err_buf, "missing.jsonl"));
+}
+
+int main(void) {
+    const char *b = getenv("ET_BUILD");
+    if (b && *b) bin_dir = b;
+    const char *r = getenv("ET_RUNNER");
+    if (r) runner = r;
+    strcpy(dir, "/tmp/et_ft_XXXXXX");
+    if (!mkdtemp(dir)) { perror("mkdtemp"); return 1; }
+    RUN(test_finetune_folders_learns);
+    RUN(test_resume_bit_identical);
+    RUN(test_resume_recipe_and_corrupt_checkpoint);
+    RUN(test_idx_and_npy);
+    RUN(test_data_errors_name_the_file);
+    RUN(test_options);
+    RUN(test_xml_checker);
+    RUN(test_lr_find_and_plot);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    if (t_failed == 0 && !getenv("ET_KEEP") && system(cmd) != 0) printf("could not remove %s\n", dir);
+    return t_summary(__FILE__);
+}
