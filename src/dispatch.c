@@ -115,9 +115,10 @@ const et_grad_kernels *et_grad_kernels_generic(void) { return &generic_grad; }
 
 const et_grad_kernels *et_grad_kernels_of(const et_kernels *k) {
 #if defined(ET_HAVE_X86)
-    /* compare with the tables themselves: only a CPU that passed CPUID got them */
-    if (k && et_x86_level() >= 2 && k == et_kernels__avx2()) return et_grad_kernels__avx2();
-    if (k && et_x86_level() >= 3 && k == et_kernels__avx512()) return et_grad_kernels__avx512();
+    /* compare with the tables themselves: a caller holding one got it through
+     * table_of, which checked the CPU, so no CPUID here (this runs per node) */
+    if (k && k == et_kernels__avx2()) return et_grad_kernels__avx2();
+    if (k && k == et_kernels__avx512()) return et_grad_kernels__avx512();
 #endif
     (void)k;
     return &generic_grad;

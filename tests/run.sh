@@ -3,7 +3,10 @@
 # with the total line. RUNNER (e.g. qemu-aarch64) prefixes each program.
 passed=0; failed=0
 for t in "$@"; do
-    out=$(${RUNNER:-} "$t" 2>&1); rc=$?
+    # a hung test fails instead of stalling the whole run
+    out=$(timeout "${ET_TEST_TIMEOUT:-1200}" ${RUNNER:-} "$t" 2>&1); rc=$?
+    [ "$rc" -eq 124 ] && out="$out
+$t: timed out after ${ET_TEST_TIMEOUT:-1200} s"
     printf '%s\n' "$out"
     line=$(printf '%s\n' "$out" | grep -E '[0-9]+ passed, [0-9]+ failed' | tail -n 1)
     p=$(printf '%s' "$line" | sed -E 's/.* ([0-9]+) passed.*/\1/')

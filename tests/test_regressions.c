@@ -10,6 +10,7 @@
 #include "harness.h"
 #include "fuzz/fuzz_ckpt.c"
 #include "fuzz/fuzz_cli_args.h"
+#include "fuzz/fuzz_data.c"
 #include "fuzz/fuzz_etm.c"
 #include "fuzz/fuzz_npy.c"
 #include "fuzz/fuzz_onnx.c"
@@ -87,6 +88,7 @@ static void replay(const char *target, fuzz_fn fn) {
 static void test_replay_etm(void) { replay("etm", et_fuzz_etm); }
 static void test_replay_npy(void) { replay("npy", et_fuzz_npy); }
 static void test_replay_onnx(void) { replay("onnx", et_fuzz_onnx); }
+static void test_replay_data(void) { replay("data", et_fuzz_data); }
 static void test_replay_ckpt(void) {
     replay("ckpt", et_fuzz_ckpt);
     ckpt_teardown();
@@ -190,6 +192,7 @@ int main(void) {
     RUN(test_replay_npy);
     RUN(test_replay_onnx);
     RUN(test_replay_ckpt);
+    RUN(test_replay_data);
     RUN(test_replay_cli);
     return t_summary(__FILE__);
 }

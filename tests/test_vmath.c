@@ -13,6 +13,7 @@
 
 #define CHUNK 4096
 
+#if defined(ET_HAVE_X86)
 static double ref_of(int fn, double x) {
     switch (fn) {
     case 0: return exp(x);
@@ -73,6 +74,7 @@ static void sweep(const char *isa, const et_kernels *k, void (*vexp)(size_t, con
     free(x);
     free(y);
 }
+#endif
 
 static void test_vmath_avx2(void) {
 #if defined(ET_HAVE_X86)

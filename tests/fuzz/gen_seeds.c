@@ -99,6 +99,55 @@ static int save_cli(const char *name, const char *args) {
     return put("cli", name, args, strlen(args));
 }
 
+
+/* data target seeds: selector byte, then the file(s); pairs carry a
+ * two-byte big-endian length of the first file */
+static int save_data(const char *name, unsigned char sel, const void *a, size_t na, const void *b, size_t nb) {
+    unsigned char buf[1024];
+    size_t k = 0;
+    buf[k++] = sel;
+    if (b) { buf[k++] = (unsigned char)(na >> 8); buf[k++] = (unsigned char)na; }
+    memcpy(buf + k, a, na);
+    k += na;
+    if (b) { memcpy(buf + k, b, nb); k += nb; }
+    return put("data", name, buf, k);
+}
+
+static size_t npy_bytes(unsigned char *b, const char *dict, const void *data, size_t n) {
+    size_t dl = strlen(dict);
+    memcpy(b, "\x93NUMPY\x01\x00", 8);
+    b[8] = (unsigned char)dl;
+    b[9] = 0;
+    memcpy(b + 10, dict, dl);
+    memcpy(b + 10 + dl, data, n);
+    return 10 + dl + n;
+}
+
+static int data_seeds(void) {
+    unsigned char px[64], img[128], lbl[16], x[256], y[128];
+    for (int i = 0; i < 64; i++) px[i] = (unsigned char)(i * 37);
+    int ok = 1;
+    size_t n = (size_t)snprintf((char *)img, sizeof img, "P6\n4 3\n255\n");
+    memcpy(img + n, px, 36);
+    ok &= save_data("ppm", 0, img, n + 36, NULL, 0);
+    n = (size_t)snprintf((char *)img, sizeof img, "P5\n# grey\n3 2\n255\n");
+    memcpy(img + n, px, 6);
+    ok &= save_data("pgm", 1, img, n + 6, NULL, 0);
+    static const unsigned char ih[16] = {0, 0, 8, 3, 0, 0, 0, 2, 0, 0, 0, 4, 0, 0, 0, 4};
+    static const unsigned char lh[8] = {0, 0, 8, 1, 0, 0, 0, 2};
+    memcpy(img, ih, 16);
+    memcpy(img + 16, px, 32);
+    memcpy(lbl, lh, 8);
+    lbl[8] = 1;
+    lbl[9] = 0;
+    ok &= save_data("idx_pair", 2, img, 48, lbl, 10);
+    int64_t ids[2] = {0, 1};
+    size_t nx = npy_bytes(x, "{'descr': '|u1', 'fortran_order': False, 'shape': (2, 4, 4, 1), }", px, 32);
+    size_t ny = npy_bytes(y, "{'descr': '<i8', 'fortran_order': False, 'shape': (2,), }", ids, sizeof ids);
+    ok &= save_data("npy_pair", 3, x, nx, y, ny);
+    return ok;
+}
+
 int main(void) {
     int ok = 1;
     for (int v = 0; v < 2 && ok; v++) {
@@ -136,6 +185,7 @@ int main(void) {
     ok &= save_cli("convert_check", "convert\nm.onnx\n--check\n--input-shape\n1,3,6,6");
     ok &= save_cli("export", "export-onnx\nm.etm\ne.onnx");
     ok &= save_cli("help", "help\nrun");
+    ok &= data_seeds();
     printf(ok ? "seeds written\n" : "seed generation FAILED\n");
     return ok ? 0 : 1;
 }

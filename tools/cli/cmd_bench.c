@@ -8,6 +8,8 @@
 #include "bench/fma_peak.h"
 #include "cli/cli.h"
 
+int cmd_bench_train(int argc, char **argv); /* tools/cli/cmd_bench_train.c */
+
 void cmd_bench_usage(FILE *f) {
     fputs("usage: edgetune bench MODEL.etm [--threads N] [--json] [--size HxW] [--batch N]\n"
           "                      [--repeats R] [--isa generic|avx2|avx512]\n"
@@ -20,7 +22,15 @@ void cmd_bench_usage(FILE *f) {
           "  --threads N   threads for the second latency figure (default 2)\n"
           "  --json        machine-readable output (per layer and whole network, ms)\n"
           "  --repeats R   runs per median (default 50)\n"
-          "  --isa L       force a kernel level (default: ET_ISA or the best)\n", f);
+          "  --isa L       force a kernel level (default: ET_ISA or the best)\n"
+          "\n"
+          "       edgetune bench --train [--size HxW] [--batch N] [--repeats R] [--config head|last3|all] [--json]\n"
+          "\n"
+          "Training speed: MobileNetV2-1.0 (tools/zoo, with BN, new 10-class head), SGD\n"
+          "momentum 0.9, train-mode BN, 1 thread; median step time over R steps (default\n"
+          "10) as images/s, and the process's peak RSS (getrusage ru_maxrss), for head\n"
+          "only, the last three inverted-residual blocks + head, and the whole network\n"
+          "(each in its own process). Defaults: 160x160, batch 16.\n", f);
 }
 
 static double now(void) {
@@ -83,6 +93,8 @@ int cmd_bench(int argc, char **argv) {
     size_t threads = 2, repeats = 50, h = 0, w = 0, batch = 1;
     int json = 0, o;
     et_isa isa = ET_ISA_AUTO;
+    for (int i = 1; i < argc; i++)
+        if (strcmp(argv[i], "--train") == 0) return cmd_bench_train(argc, argv);
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (cli_is_help(a)) { cmd_bench_usage(stdout); return CLI_OK; }

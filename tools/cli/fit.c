@@ -10,6 +10,7 @@
 #include <unistd.h>
 #include "cli/cli.h"
 #include "cli/fit.h"
+#include "cli/feature_cache.h"
 
 typedef struct phase {
     size_t epochs, first_epoch;
@@ -271,6 +272,23 @@ int fit_run(fit_ctx *c, et_model **out) {
         printf("phase %zu: %zu epoch(s) of %s, lr %.3g%s, %zu of %zu groups train, arena %s, %zu batches of %zu\n",
                p + 1, P->epochs, et_sched_name(P->sched.kind), (double)P->sched.lr, P->lr_lo > 0 ? " (discriminative)" : "",
                trainable, ng, cli_human((double)arena_bytes, 1, hb, sizeof hb), nb, bs);
+        /* the feature cache pays when the trained layers start after the input */
+        feature_cache fc;
+        float *feats = NULL;
+        size_t nfeat = 0;
+        int fc_on = o->feature_cache && et_trainer_feature_size(t, &nfeat) == ET_OK && nfeat < per;
+        if (fc_on) {
+            char spill[4200];
+            snprintf(spill, sizeof spill, "%s.features", c->ckpt_path);
+            feats = malloc(bs * nfeat * sizeof *feats);
+            if (!feats || feature_cache_open(&fc, count, nfeat, o->cache_budget, spill) != 0)
+                rc = cli_error("feature cache: cannot hold %zu x %zu floats (spill file %s)", count, nfeat, spill);
+            else
+                printf("phase %zu: feature cache of %zu floats per sample (%zu in memory, the rest spilled to %s)\n",
+                       p + 1, nfeat, fc.in_memory, fc.in_memory < count ? spill : "no file");
+        } else if (o->feature_cache) {
+            printf("phase %zu: feature cache not used: the trained layers start at the input\n", p + 1);
+        }
         unsigned char *best = NULL;
         size_t best_len = 0;
         if (c->resume && p == start_phase) {
@@ -302,10 +320,15 @@ int fit_run(fit_ctx *c, et_model **out) {
                 et_schedule_at(&P->sched, i, n_steps, &lr, &mom);
                 if (!has_mom) mom = 0.0f;
                 et_status st = et_trainer_set_lr(t, lr, mom);
-                if (st == ET_OK) st = et_dataset_batch(d->train, &d->bc_train, E, perm + b * bs, bs, x, tg);
+                const size_t *bi = perm + b * bs;
+                int cached = fc_on && !d->multi_label;
+                for (size_t k = 0; cached && k < bs; k++) cached = fc.filled[bi[k]];
+                /* a fully cached batch needs only its labels, not its images */
+                for (size_t k = 0; cached && st == ET_OK && k < bs; k++) st = et_dataset_label(d->train, bi[k], (int32_t *)tg + k);
+                if (st == ET_OK && !cached) st = et_dataset_batch(d->train, &d->bc_train, E, bi, bs, x, tg);
                 if (st != ET_OK) { rc = cli_error("batch %zu: %s", b, et_status_str(st)); break; }
                 float loss = NAN;
-                st = et_trainer_step(t, x, tg, &loss);
+                st = fc_on ? feature_cache_step(&fc, t, bi, bs, x, feats, tg, &loss) : et_trainer_step(t, x, tg, &loss);
                 if (st != ET_OK) { rc = cli_error("epoch %zu, batch %zu: %s", E + 1, b + 1, et_trainer_error(t)); break; }
                 pos.loss_sum += loss;
                 pos.loss_count++;
@@ -385,6 +408,11 @@ int fit_run(fit_ctx *c, et_model **out) {
         if (rc == CLI_OK && best && et_trainer_state_load(t, best, best_len) != ET_OK)
             rc = cli_error("restoring the best epoch: %s", et_trainer_error(t));
         free(best);
+        if (fc_on) {
+            printf("phase %zu: feature cache served %zu samples, computed %zu\n", p + 1, fc.hits, fc.misses);
+            feature_cache_close(&fc);
+        }
+        free(feats);
         et_model *next = NULL;
         if (rc == CLI_OK && et_trainer_export(t, &next) != ET_OK) rc = cli_error("export: %s", et_trainer_error(t));
         free(arena);

@@ -33,6 +33,7 @@ typedef struct ft_opts {
     size_t threads;
     size_t budget;             /* 0: none */
     int feature_cache;
+    size_t cache_budget;      /* bytes of cached features kept in memory */
     size_t patience, ckpt_every;
     uint64_t stop_after;       /* test hook: stop after this many steps */
 } ft_opts;

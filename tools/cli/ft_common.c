@@ -10,6 +10,7 @@
 void ft_defaults(ft_opts *o) {
     memset(o, 0, sizeof *o);
     data_opts_init(&o->data);
+    o->cache_budget = (size_t)256 << 20;
     o->epochs = 1;
     o->batch = 16;
     o->optim = ET_OPTIM_ADAMW;   /* fastai's Adam decouples weight decay */
@@ -57,8 +58,10 @@ void ft_train_usage(FILE *f) {
           "  --shuffle on|off       shuffle the training samples every epoch (on)\n"
           "  --threads N            threads per step (results are identical for any N) (1)\n"
           "  --memory-budget BYTES  fail (naming the bytes) when the trainer's arena exceeds BYTES\n"
-          "  --feature-cache on|off caching the frozen prefix's features: this build has no\n"
-          "                         feature cache, so 'on' is an error (off, the default, works)\n", f);
+          "  --feature-cache on|off compute the frozen layers' output once per sample and train\n"
+          "                         from it in later epochs (needs --augment off; default off)\n"
+          "  --cache-budget BYTES   memory for cached features (default 256 MiB; the rest is\n"
+          "                         spilled to a file next to the checkpoint)\n", f);
 }
 
 static int parse_lr(const char *v, ft_opts *o) {
@@ -142,6 +145,7 @@ int ft_parse(int argc, char **argv, int *i, ft_opts *o, const char *cmd, void (*
     if (OPT("--threads")) { NEED(cli_parse_size(v, &o->threads) && o->threads > 0, "--threads needs a positive integer"); return 1; }
     if (OPT("--memory-budget")) { NEED(cli_parse_size(v, &o->budget) && o->budget > 0, "--memory-budget needs a byte count"); return 1; }
     if (OPT("--feature-cache")) { NEED(on_off(v, &o->feature_cache), "--feature-cache needs on or off"); return 1; }
+    if (OPT("--cache-budget")) { NEED(cli_parse_size(v, &o->cache_budget), "--cache-budget needs a byte count"); return 1; }
 #undef OPT
 #undef NEED
     return 0;
@@ -149,8 +153,8 @@ int ft_parse(int argc, char **argv, int *i, ft_opts *o, const char *cmd, void (*
 
 int ft_check(ft_opts *o, const char *cmd, void (*usage)(FILE *)) {
     if (data_opts_check(&o->data, cmd, usage) != CLI_OK) return CLI_USAGE;
-    if (o->feature_cache)
-        return cli_usage_error(cmd, usage, "--feature-cache on: unsupported: this build of the library has no feature cache");
+    if (o->feature_cache && o->data.augment != 0)
+        return cli_usage_error(cmd, usage, "--feature-cache on needs --augment off: cached features must not change between epochs");
     if (o->freeze_auto && !o->budget) return cli_usage_error(cmd, usage, "--freeze-to auto needs --memory-budget");
     if (o->nesterov && o->optim != ET_OPTIM_SGD) return cli_usage_error(cmd, usage, "--nesterov is for --optimizer sgd");
     if (!o->momentum_set) o->momentum = o->optim == ET_OPTIM_SGD ? 0.9f : o->optim == ET_OPTIM_RMSPROP ? 0.0f : o->beta1;

@@ -154,7 +154,7 @@ def main():
     ap.add_argument("--model", default=os.path.join(fc.MODELS, "fmnist5_mbv2.onnx"))
     args = ap.parse_args()
     torch.manual_seed(args.seed)
-    torch.set_num_threads(2)
+    torch.set_num_threads(1)  # OpenMP threads spin badly on a loaded machine
     torch.use_deterministic_algorithms(True)
 
     model, mean, std = load_pretrained(args.model)

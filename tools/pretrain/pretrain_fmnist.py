@@ -188,12 +188,12 @@ def convert_and_check(model, onnx_path, etm_path, mean, std):
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--epochs", type=int, default=3)
-    ap.add_argument("--per-class", type=int, default=1000,
+    ap.add_argument("--per-class", type=int, default=2000,
                     help="training images per class (0: all 6000)")
     ap.add_argument("--batch", type=int, default=64)
     ap.add_argument("--lr", type=float, default=4e-3)
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--data-only", action="store_true", help="only write the held-out subset")
     args = ap.parse_args()
     torch.manual_seed(args.seed)
