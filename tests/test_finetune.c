@@ -249,6 +249,35 @@ static void test_idx_and_npy(void) {
     CHECKF(rc == 0, "rc %d %s", rc, err_buf);
 }
 
+/* A sample with a NaN makes its batch's loss NaN: the divergence guard skips
+ * that step, lowers the learning rate, logs it, and the run completes. */
+static void test_divergence_guard(void) {
+    CHECK(make_npy(path("xn.npy"), path("yn.npy"), 24, 24, 3));
+    et_array a;
+    char err[256];
+    CHECK_OK(et_npy_read_file(path("xn.npy"), &a, err, sizeof err));
+    a.data[5 * 192 + 17] = NAN; /* sample 5 */
+    CHECK_OK(et_npy_write_file(path("xn.npy"), a.data, a.dims, a.ndim));
+    et_array_free(&a);
+    int rc = sh("finetune '%s' -o '%s' --run-dir '%s' --train-x '%s' --train-y '%s' --valid-pct 0 --epochs 1 --batch-size 4"
+                " --shuffle off --log '%s'", path("m3.etm"), path("dv.etm"), path("rd"), path("xn.npy"), path("yn.npy"), path("dv.jsonl"));
+    CHECKF(rc == 0, "rc %d %s", rc, err_buf);
+    CHECKF(has(err_buf, "step skipped") && has(err_buf, "x0.1"), "%s", err_buf);
+    static char log[1 << 16];
+    slurp(path("dv.jsonl"), log, sizeof log);
+    CHECK(has(log, "\"type\":\"diverged\""));
+    et_model *m;
+    CHECK_OK(et_model_load_file(path("dv.etm"), &m, err, sizeof err));
+    for (size_t node = 0; node < et_model_node_count(m); node++)
+        for (size_t slot = 0; slot < 2; slot++) {
+            const float *d;
+            size_t n;
+            if (et_model_param(m, node, slot, &d, &n) != ET_OK) continue;
+            for (size_t i = 0; i < n; i++) CHECK(isfinite(d[i]));
+        }
+    et_model_free(m);
+}
+
 static void test_data_errors_name_the_file(void) {
     /* missing folder */
     CHECK(sh("finetune '%s' -o '%s' --train '%s'", path("m3.etm"), path("e.etm"), path("nope")) == 1);
@@ -387,6 +416,7 @@ int main(void) {
     RUN(test_resume_recipe_and_corrupt_checkpoint);
     RUN(test_feature_cache_same_model);
     RUN(test_idx_and_npy);
+    RUN(test_divergence_guard);
     RUN(test_data_errors_name_the_file);
     RUN(test_options);
     RUN(test_xml_checker);

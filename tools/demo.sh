@@ -3,12 +3,12 @@
 # clothing classes) on the five held-out classes with fastai's fine_tune
 # recipe, then classify a few held-out images with the fine-tuned model.
 # Needs only the built CLI: no Python, no network. Variables: BUILD (build),
-# EPOCHS (unfrozen epochs, 2), THREADS (2), LR (2e-3), BATCH (32).
+# EPOCHS (unfrozen epochs, 5), THREADS (2), LR (base_lr, 1e-2), BATCH (32).
 set -eu
 BUILD=${BUILD:-build}
-EPOCHS=${EPOCHS:-2}
+EPOCHS=${EPOCHS:-5}
 THREADS=${THREADS:-2}
-LR=${LR:-2e-3}
+LR=${LR:-1e-2}
 BATCH=${BATCH:-32}
 ET=$BUILD/edgetune
 MODEL=models/fmnist5_mbv2.etm

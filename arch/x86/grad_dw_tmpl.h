@@ -26,6 +26,15 @@ static size_t dw_out_of_tap(size_t i, size_t k, size_t stride, size_t dil, size_
     return p / stride < limit ? p / stride : limit;
 }
 
+/* Rows (of width w pixels, C channels) per block: the block's data stays in
+ * L2 while the channel blocks sweep it (a sweep of the whole tensor per
+ * channel block would stride through DRAM), and a block has at least 256
+ * pixels to amortize the per-block weight transpose / tap scatter. */
+static size_t dw_rows_per_block(size_t w, size_t C) {
+    size_t wc = w * C, r = 32768 / (wc ? wc : 1), m = (256 + w - 1) / (w ? w : 1);
+    return r > m ? r : m;
+}
+
 /* dx += transposed depthwise conv, written as a gather: each dx vector is
  * loaded once, gets one FMA per (tap, output) that read it, stored once. */
 static void dw_input(const et_conv_geom *g, const float *dy, const float *w, float *dx) {
@@ -34,53 +43,55 @@ static void dw_input(const et_conv_geom *g, const float *dy, const float *w, flo
     size_t tl[DW_MAXT];        /* tap index per valid entry of one input pixel */
     const float *dl[DW_MAXT];  /* the dy pixel that tap read from */
     size_t kyl[DW_MAXT], oyl[DW_MAXT];
+    const size_t RB = dw_rows_per_block(g->iw, C), rows = g->n * g->ih;
+    for (size_t r0 = 0; r0 < rows; r0 += RB) /* row blocks outermost: see dw_rows_per_block */
     for (size_t c0 = 0; c0 < C; c0 += DCB) {
         const size_t cb = C - c0 < DCB ? C - c0 : DCB;
         for (size_t t = 0; t < taps; t++)
             for (size_t j = 0; j < DCB; j++) wt[t * DCB + j] = j < cb ? w[(c0 + j) * taps + t] : 0.0f;
         const size_t nv = (cb + VW - 1) / VW;
         const VM mt = V_TAIL(cb - (nv - 1) * VW); /* lanes of the last vector */
-        for (size_t n = 0; n < g->n; n++)
-            for (size_t iy = 0; iy < g->ih; iy++) {
-                size_t nky = 0;
-                for (size_t ky = 0; ky < g->kh; ky++) {
-                    size_t oy = dw_out_of_tap(iy, ky, g->sh, g->dh, g->pad_t, g->oh);
-                    if (oy < g->oh) { kyl[nky] = ky; oyl[nky++] = oy; }
+        for (size_t r = r0; r < rows && r < r0 + RB; r++) {
+            const size_t n = r / g->ih, iy = r % g->ih;
+            size_t nky = 0;
+            for (size_t ky = 0; ky < g->kh; ky++) {
+                size_t oy = dw_out_of_tap(iy, ky, g->sh, g->dh, g->pad_t, g->oh);
+                if (oy < g->oh) { kyl[nky] = ky; oyl[nky++] = oy; }
+            }
+            float *dxr = dx + (n * g->ih + iy) * g->iw * C + c0;
+            for (size_t ix = 0; ix < g->iw; ix++) {
+                size_t ne = 0;
+                for (size_t kx = 0; kx < g->kw; kx++) {
+                    size_t ox = dw_out_of_tap(ix, kx, g->sw, g->dw, g->pad_l, g->ow);
+                    if (ox == g->ow) continue;
+                    for (size_t r = 0; r < nky; r++) {
+                        tl[ne] = kyl[r] * g->kw + kx;
+                        dl[ne++] = dy + ((n * g->oh + oyl[r]) * g->ow + ox) * C + c0;
+                    }
                 }
-                float *dxr = dx + (n * g->ih + iy) * g->iw * C + c0;
-                for (size_t ix = 0; ix < g->iw; ix++) {
-                    size_t ne = 0;
-                    for (size_t kx = 0; kx < g->kw; kx++) {
-                        size_t ox = dw_out_of_tap(ix, kx, g->sw, g->dw, g->pad_l, g->ow);
-                        if (ox == g->ow) continue;
-                        for (size_t r = 0; r < nky; r++) {
-                            tl[ne] = kyl[r] * g->kw + kx;
-                            dl[ne++] = dy + ((n * g->oh + oyl[r]) * g->ow + ox) * C + c0;
-                        }
+                if (!ne) continue;
+                float *dp = dxr + ix * C;
+                if (nv == 4 && cb == DCB) {
+                    V a0 = V_LOAD(dp), a1 = V_LOAD(dp + VW), a2 = V_LOAD(dp + 2 * VW), a3 = V_LOAD(dp + 3 * VW);
+                    for (size_t e = 0; e < ne; e++) {
+                        const float *s = dl[e], *wv = wt + tl[e] * DCB;
+                        a0 = V_FMA(V_LOAD(s), V_LOAD(wv), a0);
+                        a1 = V_FMA(V_LOAD(s + VW), V_LOAD(wv + VW), a1);
+                        a2 = V_FMA(V_LOAD(s + 2 * VW), V_LOAD(wv + 2 * VW), a2);
+                        a3 = V_FMA(V_LOAD(s + 3 * VW), V_LOAD(wv + 3 * VW), a3);
                     }
-                    if (!ne) continue;
-                    float *dp = dxr + ix * C;
-                    if (nv == 4 && cb == DCB) {
-                        V a0 = V_LOAD(dp), a1 = V_LOAD(dp + VW), a2 = V_LOAD(dp + 2 * VW), a3 = V_LOAD(dp + 3 * VW);
-                        for (size_t e = 0; e < ne; e++) {
-                            const float *s = dl[e], *wv = wt + tl[e] * DCB;
-                            a0 = V_FMA(V_LOAD(s), V_LOAD(wv), a0);
-                            a1 = V_FMA(V_LOAD(s + VW), V_LOAD(wv + VW), a1);
-                            a2 = V_FMA(V_LOAD(s + 2 * VW), V_LOAD(wv + 2 * VW), a2);
-                            a3 = V_FMA(V_LOAD(s + 3 * VW), V_LOAD(wv + 3 * VW), a3);
-                        }
-                        V_STORE(dp, a0); V_STORE(dp + VW, a1); V_STORE(dp + 2 * VW, a2); V_STORE(dp + 3 * VW, a3);
-                        continue;
-                    }
-                    for (size_t v = 0; v < nv; v++) { /* channel tail block */
-                        VM m = v + 1 < nv ? V_TAIL(VW) : mt;
-                        V a = V_LOADM(dp + v * VW, m);
-                        for (size_t e = 0; e < ne; e++)
-                            a = V_FMA(V_LOADM(dl[e] + v * VW, m), V_LOAD(wt + tl[e] * DCB + v * VW), a);
-                        V_STOREM(dp + v * VW, m, a);
-                    }
+                    V_STORE(dp, a0); V_STORE(dp + VW, a1); V_STORE(dp + 2 * VW, a2); V_STORE(dp + 3 * VW, a3);
+                    continue;
+                }
+                for (size_t v = 0; v < nv; v++) { /* channel tail block */
+                    VM m = v + 1 < nv ? V_TAIL(VW) : mt;
+                    V a = V_LOADM(dp + v * VW, m);
+                    for (size_t e = 0; e < ne; e++)
+                        a = V_FMA(V_LOADM(dl[e] + v * VW, m), V_LOAD(wt + tl[e] * DCB + v * VW), a);
+                    V_STOREM(dp + v * VW, m, a);
                 }
             }
+        }
     }
 }
 
@@ -106,35 +117,35 @@ DW_INLINE void dw_weight_row(const et_conv_geom *g, size_t KH, size_t KW, const 
     }
 }
 
-/* dw[c][tap] += sum over batch and positions of x * dy, one channel vector
- * at a time; each output row is summed from zero and then added to the
- * running total (a two-level sum, fixed by the geometry alone). */
+/* dw[c][tap] += sum over batch and positions of x * dy, per block of output
+ * rows and one channel vector at a time; each block is summed from zero and
+ * then added to dw (a two-level sum whose blocks depend on the geometry alone). */
 DW_INLINE void dw_weight_k(const et_conv_geom *g, size_t KH, size_t KW, const float *x, const float *dy, float *dw) {
     const size_t C = g->ic, taps = KH * KW;
     size_t lo = (g->pad_l + g->sw - 1) / g->sw, hi = 0, span = (KW - 1) * g->dw;
     if (g->iw + g->pad_l > span) hi = (g->iw + g->pad_l - span - 1) / g->sw + 1;
     if (hi > g->ow) hi = g->ow;
     if (lo > hi) lo = hi;
+    const size_t RB = dw_rows_per_block(g->ow, C), rows = g->n * g->oh;
+    for (size_t r0 = 0; r0 < rows; r0 += RB) /* row blocks outermost: see dw_rows_per_block */
     for (size_t c = 0; c < C; c += VW) {
         VM m = V_TAIL(C - c < VW ? C - c : VW);
-        V tot[DW_MAXT], acc[DW_MAXT];
-        for (size_t t = 0; t < taps; t++) tot[t] = V_ZERO();
-        for (size_t n = 0; n < g->n; n++)
-            for (size_t oy = 0; oy < g->oh; oy++) {
-                const float *xr[DW_MAXT];
-                int kv[DW_MAXT];
-                for (size_t ky = 0; ky < KH; ky++) {
-                    size_t py = oy * g->sh + ky * g->dh;
-                    kv[ky] = py >= g->pad_t && py - g->pad_t < g->ih;
-                    xr[ky] = kv[ky] ? x + (n * g->ih + (py - g->pad_t)) * g->iw * C : x;
-                }
-                for (size_t t = 0; t < taps; t++) acc[t] = V_ZERO();
-                dw_weight_row(g, KH, KW, dy + (n * g->oh + oy) * g->ow * C, xr, kv, lo, hi, c, m, acc);
-                for (size_t t = 0; t < taps; t++) tot[t] = V_ADD(tot[t], acc[t]);
+        V acc[DW_MAXT];
+        for (size_t t = 0; t < taps; t++) acc[t] = V_ZERO();
+        for (size_t r = r0; r < rows && r < r0 + RB; r++) {
+            const size_t n = r / g->oh, oy = r % g->oh;
+            const float *xr[DW_MAXT];
+            int kv[DW_MAXT];
+            for (size_t ky = 0; ky < KH; ky++) {
+                size_t py = oy * g->sh + ky * g->dh;
+                kv[ky] = py >= g->pad_t && py - g->pad_t < g->ih;
+                xr[ky] = kv[ky] ? x + (n * g->ih + (py - g->pad_t)) * g->iw * C : x;
             }
+            dw_weight_row(g, KH, KW, dy + (n * g->oh + oy) * g->ow * C, xr, kv, lo, hi, c, m, acc);
+        }
         for (size_t t = 0; t < taps; t++) {
             float lane[VW];
-            V_STORE(lane, tot[t]);
+            V_STORE(lane, acc[t]);
             for (size_t j = 0; j < VW && c + j < C; j++) dw[(c + j) * taps + t] += lane[j];
         }
     }

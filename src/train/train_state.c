@@ -2,6 +2,7 @@
  * weights, gradients (mid-accumulation), optimizer state, running statistics
  * and counters, closed by a CRC32. No file I/O here: callers write it with
  * et_file_write_atomic. */
+#include <math.h>
 #include <string.h>
 #include "format/crc32.h"
 #include "train/trainer.h"
@@ -87,6 +88,10 @@ et_status et_trainer_state_save(const et_trainer *t, void *buf, size_t cap) {
     if (!live(t) || !buf) return ET_ERR_INVALID_ARG;
     et_trainer_state_size(t, &need);
     if (cap < need) return et_fail(((et_trainer *)t)->err, sizeof t->err, ET_ERR_INVALID_ARG, "state: buffer of %zu bytes, %zu needed", cap, need);
+    /* a checkpoint with non-finite weights would only preserve a diverged run */
+    for (uint32_t p = 0; p < t->n_params; p++)
+        if (t->params[p].trained && !isfinite(et_grad_sq_norm(t->params[p].count, t->params[p].w)))
+            return et_fail(((et_trainer *)t)->err, sizeof t->err, ET_ERR_NUMERIC, "state: node %u has non-finite weights; not saved", t->params[p].node);
     cursor c = {buf, NULL, 0};
     float mom = t->momentum;
     uint32_t mu;

@@ -336,6 +336,7 @@ et_status et_trainer_group(const et_trainer *t, size_t g, const char **first_nod
 }
 
 et_status et_trainer_export(const et_trainer *t, et_model **out) {
+    if (out) *out = NULL;
     if (!live(t) || !out) return ET_ERR_INVALID_ARG;
     et_model *m;
     et_status st = et_model_clone(t->m, &m);

@@ -309,6 +309,8 @@ int fit_run(fit_ctx *c, et_model **out) {
             pos.bad_epochs = 0;
         }
         size_t end_epoch = P->first_epoch + P->epochs;
+        float lr_scale = 1.0f; /* lowered by the divergence guard */
+        int diverged = 0;
         uint64_t n_steps = (uint64_t)P->epochs * nb;
         while (rc == CLI_OK && pos.epoch < end_epoch) {
             size_t E = pos.epoch;
@@ -318,6 +320,7 @@ int fit_run(fit_ctx *c, et_model **out) {
                 uint64_t i = (uint64_t)(E - P->first_epoch) * nb + b;
                 float lr, mom;
                 et_schedule_at(&P->sched, i, n_steps, &lr, &mom);
+                lr *= lr_scale;
                 if (!has_mom) mom = 0.0f;
                 et_status st = et_trainer_set_lr(t, lr, mom);
                 const size_t *bi = perm + b * bs;
@@ -329,7 +332,17 @@ int fit_run(fit_ctx *c, et_model **out) {
                 if (st != ET_OK) { rc = cli_error("batch %zu: %s", b, et_status_str(st)); break; }
                 float loss = NAN;
                 st = fc_on ? feature_cache_step(&fc, t, bi, bs, x, feats, tg, &loss) : et_trainer_step(t, x, tg, &loss);
+                if (st == ET_ERR_NUMERIC && ++diverged <= 5) {
+                    /* divergence guard: the library changed nothing; go on with a 10x lower rate */
+                    lr_scale *= 0.1f;
+                    fprintf(c->log, "{\"type\":\"diverged\",\"epoch\":%zu,\"batch\":%zu,\"lr_scale\":%g,\"why\":\"%s\"}\n",
+                            E + 1, b + 1, (double)lr_scale, et_trainer_error(t));
+                    fprintf(stderr, CLI_PROG " finetune: epoch %zu, batch %zu: %s; step skipped, learning rate x%g from now on\n",
+                            E + 1, b + 1, et_trainer_error(t), (double)lr_scale);
+                    continue;
+                }
                 if (st != ET_OK) { rc = cli_error("epoch %zu, batch %zu: %s", E + 1, b + 1, et_trainer_error(t)); break; }
+                diverged = 0;
                 pos.loss_sum += loss;
                 pos.loss_count++;
                 pos.log_step++;

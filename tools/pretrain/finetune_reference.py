@@ -22,7 +22,7 @@ fastai's fine_tune(epochs, base_lr), rebuilt by hand on plain PyTorch:
     shuffled every epoch (last partial batch dropped), no dropout (the ONNX export drops it, so the .etm
     has none), normalised with the model's mean/std.
 
-    /usr/bin/python3 tools/pretrain/finetune_reference.py [--epochs 3] [--lr 2e-3] [--batch 32] [--seed 0]
+    /usr/bin/python3 tools/pretrain/finetune_reference.py [--epochs 5] [--lr 1e-2] [--batch 32] [--seed 0]
 """
 import argparse
 import os
@@ -33,6 +33,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+sys.dont_write_bytecode = True  # keep the source tree clean
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import fmnist_common as fc  # noqa: E402
 
@@ -146,8 +147,8 @@ def fit_one_cycle(model, opt_groups, frozen, x, y, xv, yv, epochs, lr_max, pct_s
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--epochs", type=int, default=3)
-    ap.add_argument("--lr", type=float, default=2e-3, help="base_lr of fine_tune")
+    ap.add_argument("--epochs", type=int, default=5)
+    ap.add_argument("--lr", type=float, default=1e-2, help="base_lr of fine_tune (as make demo)")
     ap.add_argument("--batch", type=int, default=32)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--freeze-epochs", type=int, default=1)
