@@ -48,7 +48,7 @@ X86_AVX2_FLAGS := -mavx2 -mfma -mf16c
 X86_AVX512_FLAGS := -mavx2 -mfma -mf16c -mavx512f -mavx512bw -mavx512dq -mavx512vl
 $(BUILD)/obj/arch/x86/avx2/%.o: CFLAGS_ALL += $(X86_AVX2_FLAGS) -O3
 $(BUILD)/obj/arch/x86/avx512/%.o: CFLAGS_ALL += $(X86_AVX512_FLAGS) -O3
-$(BUILD)/obj/arch/x86/%.o: $(wildcard arch/x86/*.h)
+$(patsubst %.c,$(BUILD)/obj/%.o,$(filter arch/x86/%,$(LIB_SRCS))): $(wildcard arch/x86/*.h)
 # ---------------------------------------------------------------------------
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
 CLI_SRCS := $(sort $(wildcard tools/cli/*.c))
@@ -97,7 +97,7 @@ test: $(TESTS) $(BUILD)/edgetune $(BUILD)/mkmodel
 	@RUNNER="$(RUNNER)" ET_RUNNER="$(RUNNER)" ET_BUILD="$(BUILD)" sh tests/run.sh $(TESTS)
 
 # The whole suite under AddressSanitizer + UndefinedBehaviorSanitizer.
-SAN := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+SAN := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all -DET_DEBUG_ARENA
 sanitize:
 	$(MAKE) test BUILD=build-asan OPT="-O1 -g" EXTRA_CFLAGS="$(SAN)" EXTRA_LDFLAGS="$(SAN)"
 

@@ -11,6 +11,16 @@
 
 #define SESSION_MAGIC 0x45545353u /* "ETSS": catches stale or foreign handles */
 
+/* Debug builds (-DET_DEBUG_ARENA, used by `make sanitize`) plan ET_ALIGN guard
+ * bytes after the activation pool and check them after every node, so a
+ * kernel writing past its buffer is named instead of corrupting memory. */
+#ifdef ET_DEBUG_ARENA
+#define GUARD_BYTES ((size_t)ET_ALIGN)
+#else
+#define GUARD_BYTES ((size_t)0)
+#endif
+#define GUARD_BYTE 0xA5
+
 struct et_session {
     uint32_t magic;
     const et_model *m;
@@ -24,6 +34,7 @@ struct et_session {
     const void **packed;      /* n_nodes: its prepacked weights in the arena */
     unsigned char *scratch;   /* threads x scratch_stride bytes, in the arena */
     size_t scratch_stride;
+    unsigned char *guard;     /* GUARD_BYTES after the pool (debug builds) */
     et_threadpool *pool;
     char err[ET_ERR_LEN];
 };
@@ -139,7 +150,8 @@ static et_status layout_compute(const et_model *m, const et_config *cfg, const e
                     et_align_up(nv * sizeof(float *)) + et_align_up(slots * sizeof(float *)) +
                     2 * et_align_up(nv * sizeof(void *));
         size_t total = ET_ALIGN - 1;
-        if (!et_add_ok(total, L->header, &total) || !et_add_ok(total, L->weights, &total) || !et_add_ok(total, L->pool, &total))
+        if (!et_add_ok(total, L->header, &total) || !et_add_ok(total, L->weights, &total) || !et_add_ok(total, L->pool, &total) ||
+            !et_add_ok(total, GUARD_BYTES, &total))
             st = et_fail(err, err_len, ET_ERR_OVERFLOW, "arena size overflows");
         L->total = total;
     }
@@ -221,6 +233,8 @@ et_status et_session_prepare_ex(const et_model *m, const et_config *cfg, const e
         s->packed[i] = wts + L.pack_off[i];
         L.impl[i]->pack(&g, nd->params[0].data, nd->params[1].count ? nd->params[1].data : NULL, wts + L.pack_off[i]);
     }
+    s->guard = pool + L.pool;
+    memset(s->guard, GUARD_BYTE, GUARD_BYTES);
     s->m = m;
     s->k = L.k;
     s->pool = opt ? opt->pool : NULL;
@@ -340,12 +354,28 @@ static void run_node(et_session *s, uint32_t i, const float **cptr) {
     }
 }
 
+/* Debug builds: did node i write into the guard after the pool? */
+static et_status check_guard(et_session *s, uint32_t i) {
+#ifdef ET_DEBUG_ARENA
+    for (size_t k = 0; k < GUARD_BYTES; k++)
+        if (s->guard[k] != GUARD_BYTE)
+            return et_fail(s->err, sizeof s->err, ET_ERR_STATE, "node %u '%s' (%s) wrote into the guard %zu bytes past the end of the arena",
+                           i, s->m->nodes[i].name, et_op_name(s->m->nodes[i].op), k + 1);
+#else
+    (void)s; (void)i;
+#endif
+    return ET_OK;
+}
+
 et_status et_session_run(et_session *s) {
     if (!live(s)) return ET_ERR_INVALID_ARG;
     const float **cptr = s->concat_ptrs;
+    if (GUARD_BYTES && s->m->n_nodes && check_guard(s, 0) != ET_OK)
+        return et_fail(s->err, sizeof s->err, ET_ERR_STATE, "the arena guard was overwritten before the run (by the caller?)");
     for (uint32_t i = 0; i < s->m->n_nodes; i++) {
         run_node(s, i, cptr);
         if (s->m->nodes[i].op == ET_OP_CONCAT) cptr += s->m->nodes[i].n_in;
+        if (GUARD_BYTES && check_guard(s, i) != ET_OK) return ET_ERR_STATE;
     }
     return ET_OK;
 }

@@ -148,8 +148,8 @@ static void grad_cases(int kind, int cases) {
             free(x); free(w); free(dy); free(ax); free(aw); free(ady); free(dx0); free(dx1); free(dx2); free(mx);
             free(dw0); free(dw1); free(dw2); free(mw); free(db0); free(db1); free(mb);
         }
-        printf("    %s: %d cases, max |a-b|/max(1,|b|) %.3g on %zu of %zu elements, %zu elements over 1e-5 "
-               "(max |a-b|/max(1,sum|terms|) %.3g)\n", k->isa, cases, worst, total - relaxed, total, relaxed, worst_mag);
+        printf("    %s: %d cases, %zu of %zu elements within 1e-5 by |a-b|/max(1,|b|) (max over all %.3g), "
+               "all within 1e-5 by |a-b|/max(1,sum|terms|) (max %.3g)\n", k->isa, cases, total - relaxed, total, worst, worst_mag);
     }
 }
 

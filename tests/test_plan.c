@@ -25,7 +25,11 @@ static void test_mobilenet_v2_planner_ratio(void) {
     CHECK(p.activations >= p.activations_bound);
     CHECK(ratio <= 1.10);
     CHECK(p.activations_naive > 3 * p.activations);
+#ifdef ET_DEBUG_ARENA
+    CHECK(p.total == ET_ALIGN - 1 + p.header + p.weights + p.activations + ET_ALIGN); /* + the guard */
+#else
     CHECK(p.total == ET_ALIGN - 1 + p.header + p.weights + p.activations);
+#endif
     et_model_free(m);
 }
 
@@ -131,10 +135,35 @@ static void test_misuse(void) {
     et_model_free(m);
 }
 
+/* Debug builds (make sanitize) guard the bytes after the pool: a write
+ * there is reported with the node that made it. */
+static void test_debug_arena_guard(void) {
+#ifdef ET_DEBUG_ARENA
+    et_model *m = mnv2(4, 32);
+    CHECK(m);
+    et_plan p;
+    CHECK_OK(et_model_plan(m, NULL, &p));
+    unsigned char *mem = malloc(p.total + ET_ALIGN);
+    unsigned char *base = (unsigned char *)(((uintptr_t)mem + ET_ALIGN - 1) & ~(uintptr_t)(ET_ALIGN - 1));
+    et_session *s;
+    CHECK_OK(et_session_prepare(m, NULL, base, p.total, &s, NULL));
+    CHECK_OK(et_session_run(s));
+    /* the guard is the last ET_ALIGN bytes of the used arena; simulate an overrun */
+    base[p.total - (ET_ALIGN - 1) - 3] ^= 0xff;
+    CHECK_ST(et_session_run(s), ET_ERR_STATE);
+    CHECK(strstr(et_session_error(s), "arena") != NULL);
+    free(mem);
+    et_model_free(m);
+#else
+    printf("    built without ET_DEBUG_ARENA (make sanitize builds with it)\n");
+#endif
+}
+
 int main(void) {
     RUN(test_mobilenet_v2_planner_ratio);
     RUN(test_exact_bytes_any_alignment);
     RUN(test_other_resolution_and_batch);
     RUN(test_misuse);
+    RUN(test_debug_arena_guard);
     return t_summary(__FILE__);
 }

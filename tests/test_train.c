@@ -393,6 +393,68 @@ static void test_feature_cache_equivalent(void) {
     free(a.arena); free(b.arena); free(d.arena);
 }
 
+/* Group cuts by node name: each cut starts a group; freeze_to -1 then trains
+ * from the last cut on. */
+static void test_group_cuts(void) {
+    et_model *m = small_net(1, 41);
+    CHECK(m);
+    static const char *const cuts[] = {"pw", "fc"};
+    et_train_config c = sgd_cfg(0.1f, 2);
+    c.group_cuts = cuts;
+    c.n_group_cuts = 2;
+    c.freeze_to = -2;
+    trainer_box tb;
+    CHECK_OK(open_trainer(m, &c, &tb));
+    CHECK(et_trainer_group_count(tb.t) == 3);
+    const char *first;
+    int tr;
+    CHECK_OK(et_trainer_group(tb.t, 0, &first, &tr, NULL));
+    CHECK(strcmp(first, "conv1") == 0 && !tr);
+    CHECK_OK(et_trainer_group(tb.t, 1, &first, &tr, NULL));
+    CHECK(strcmp(first, "pw") == 0 && tr);
+    CHECK_OK(et_trainer_group(tb.t, 2, &first, &tr, NULL));
+    CHECK(strcmp(first, "fc") == 0 && tr);
+    free(tb.arena);
+    et_model_free(m);
+}
+
+/* TinyTL-style cheap modes: bias-only trains every bias (and BN beta) plus
+ * the last group; BN-only trains every BN affine plus the last group. */
+static void test_cheap_modes(void) {
+    et_model *m = small_net(1, 31);
+    CHECK(m);
+    for (int mode = 0; mode < 2; mode++) {
+        et_train_config c = sgd_cfg(0.1f, 2);
+        c.freeze_to = -1;
+        c.scope = mode == 0 ? ET_SCOPE_BIAS_ONLY : ET_SCOPE_BN_ONLY;
+        trainer_box tb;
+        CHECK_OK(open_trainer(m, &c, &tb));
+        float x[2 * 8 * 8 * 3];
+        int32_t y[2] = {0, 3};
+        for (int s = 0; s < 3; s++) { t_fill(x, sizeof x / 4, (unsigned)(60 + s)); CHECK_OK(et_trainer_step(tb.t, x, y, NULL)); }
+        et_model *after;
+        CHECK_OK(et_trainer_export(tb.t, &after));
+        /* node 0 conv1 (no bias), 1 bn1, 3 dw (weight, bias), 9 fc (last group) */
+        const float *a, *b2;
+        size_t n, n2;
+        int changed[4] = {0, 0, 0, 0};
+        const size_t nodes[4] = {3, 3, 1, 1}, slots[4] = {0, 1, 0, 1};
+        for (int k = 0; k < 4; k++) {
+            CHECK_OK(et_model_param(m, nodes[k], slots[k], &a, &n));
+            CHECK_OK(et_model_param(after, nodes[k], slots[k], &b2, &n2));
+            changed[k] = memcmp(a, b2, n * sizeof *a) != 0;
+        }
+        if (mode == 0) CHECK(!changed[0] && changed[1] && !changed[2] && changed[3]); /* dw bias, bn beta */
+        else CHECK(!changed[0] && !changed[1] && changed[2] && changed[3]);           /* bn gamma and beta */
+        CHECK_OK(et_model_param(m, 9, 0, &a, &n));
+        CHECK_OK(et_model_param(after, 9, 0, &b2, &n2));
+        CHECK(memcmp(a, b2, n * sizeof *a) != 0); /* the head trains in both */
+        et_model_free(after);
+        free(tb.arena);
+    }
+    et_model_free(m);
+}
+
 /* ---- trajectory parity with PyTorch (tests/fixtures/train/parity_*) ---- */
 
 static float *load_npy(const char *dir, const char *name, size_t want) {
@@ -541,6 +603,8 @@ int main(void) {
     RUN(test_new_head_learns);
     RUN(test_state_resume_bit_identical);
     RUN(test_feature_cache_equivalent);
+    RUN(test_cheap_modes);
+    RUN(test_group_cuts);
     RUN(test_parity_sgd_momentum);
     RUN(test_parity_sgd_nesterov);
     RUN(test_parity_adam);

@@ -1,7 +1,6 @@
-/* Backward of depthwise conv (groups == ic == oc) of any kernel, stride,
- * dilation and padding, vectorized over channels with masked tails; a
- * template included once per ISA after simd.h. No scratch: weights for a
- * block of channels are transposed into a small stack buffer. */
+/* Backward of depthwise conv (groups == ic == oc), any kernel/stride/dilation/
+ * padding, vectorized over channels with masked tails; a template included once
+ * per ISA after simd.h. No scratch: weight blocks are transposed on the stack. */
 #include <stddef.h>
 #include "ops/ops.h"
 

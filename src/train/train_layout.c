@@ -38,8 +38,7 @@ static et_status make_groups(const et_model *m, const et_train_config *cfg, tpla
         for (size_t k = 0; k < cfg->n_group_cuts; k++)
             if (cfg->group_cuts[k] && nd->name && strcmp(cfg->group_cuts[k], nd->name) == 0) cut = 1;
         if (cfg->n_group_cuts) {
-            if (cut && started) g++;
-            if (cut) started = 1;
+            if (cut && i > 0) g++; /* a cut starts a group; what precedes the first cut is group 0 */
         } else if (nd->op == ET_OP_CONV2D || nd->op == ET_OP_LINEAR) {
             /* a layer: conv/linear plus the batchnorm right after it */
             if (started) g++;

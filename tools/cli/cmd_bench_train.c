@@ -28,9 +28,8 @@ static int bt_cmp(const void *a, const void *b) {
 /* The three configurations of issue 6: head only, the last three inverted
  * residual blocks (features.15-17) + features.18 + head, whole network. */
 static const char *const cfg_names[3] = {"head", "last3", "all"};
-/* The first cut starts group 0 (nodes before it join it), so the stem is
- * named too: group 0 = features.0-14 (frozen), group 1 = features.15 on. */
-static const char *const last3_cut[2] = {"features.0.0", "features.15.conv.0.0"};
+/* One cut: group 0 = features.0-14 (frozen), group 1 = features.15 on. */
+static const char *const last3_cut[1] = {"features.15.conv.0.0"};
 
 static long peak_rss_kib(void) {
     struct rusage ru;
@@ -55,7 +54,7 @@ static int run_one(int which, size_t batch, size_t h, size_t w, size_t steps, in
     cfg.optim.kind = ET_OPTIM_SGD; cfg.optim.lr = 0.01f; cfg.optim.momentum = 0.9f; cfg.optim.weight_decay = 0.0f;
     cfg.bn_mode = ET_BN_TRAIN;
     if (which == 0) cfg.freeze_to = -1;            /* default groups: one per layer; the last is the head */
-    else if (which == 1) { cfg.group_cuts = last3_cut; cfg.n_group_cuts = 2; cfg.freeze_to = -1; }
+    else if (which == 1) { cfg.group_cuts = last3_cut; cfg.n_group_cuts = 1; cfg.freeze_to = -1; }
     else cfg.freeze_to = 0;
     et_plan p;
     if ((st = et_model_plan_train(m, &cfg, &p)) != ET_OK) { cli_lib_error(NULL, st, et_model_error(m)); goto done; }
