@@ -2,7 +2,9 @@
  * with valid loss per epoch, accuracy per epoch, and the LR and momentum
  * schedules. Reads only the keys finetune writes (fit.c). */
 #include <math.h>
+#include <errno.h>
 #include <stdio.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
 #include "cli/cli.h"
@@ -68,6 +70,8 @@ int cmd_plot(int argc, char **argv) {
         char *s = strrchr(dir, '/');
         if (s) *s = '\0'; else snprintf(dir, sizeof dir, ".");
     }
+    /* -o names a folder to write into; make it like mkdir would */
+    if (out && mkdir(dir, 0777) != 0 && errno != EEXIST) return cli_error("%s: cannot create the folder: %s", dir, strerror(errno));
     FILE *f = fopen(log, "r");
     if (!f) return cli_error("%s: cannot open the log", log);
     col st = {0}, loss = {0}, lr = {0}, mom = {0}, est = {0}, tl = {0}, vl = {0}, acc = {0}, f1 = {0};
