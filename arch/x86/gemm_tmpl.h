@@ -115,7 +115,9 @@ static void gemv_panels(size_t np, size_t kc, const float *a, const float *w, si
 
 /* ---- geometry helpers shared by the pointwise and im2col impls ---- */
 
-static int is_pointwise(const et_conv_geom *g) { return g->kh == 1 && g->kw == 1 && g->pad_t == 0 && g->pad_l == 0; }
+/* A 1x1 conv is a plain GEMM over pixels only when no output pixel falls in
+ * the (bottom/right) padding, which the geometry implies through oh/ow. */
+static int is_pointwise(const et_conv_geom *g) { return g->kh == 1 && g->kw == 1 && g->pad_t == 0 && g->pad_l == 0 && (g->oh - 1) * g->sh < g->ih && (g->ow - 1) * g->sw < g->iw; }
 static size_t gk(const et_conv_geom *g) { return g->kh * g->kw * (g->ic / g->groups); }
 static size_t rows_of(const et_conv_geom *g) { return g->n * g->oh * g->ow; }
 

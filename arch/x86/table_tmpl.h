@@ -13,7 +13,7 @@ void ET_FN(et_f32_softmax)(size_t rows, size_t c, const float *x, float *y);
 static const et_conv_impl *select_conv(const et_conv_geom *g) {
     if (g->groups == 0 || g->oc == 0 || g->ic == 0) return et_conv_impl_ref();
     if (g->groups > 1 && g->groups == g->ic && g->groups == g->oc) return &ET_FN(et_f32_dwconv_impl);
-    if (g->kh == 1 && g->kw == 1 && g->pad_t == 0 && g->pad_l == 0) return &ET_FN(et_f32_gemm_impl);
+    if (g->kh == 1 && g->kw == 1 && g->pad_t == 0 && g->pad_l == 0 && (g->oh - 1) * g->sh < g->ih && (g->ow - 1) * g->sw < g->iw) return &ET_FN(et_f32_gemm_impl);
     return &ET_FN(et_f32_igemm_impl);
 }
 
