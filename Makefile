@@ -197,6 +197,8 @@ $(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(wildcard tests/fuzz/*.h) $$(FUZZ_LIN
 # The CLI target's own stdout/stderr are closed (-close_fd_mask) so its
 # usage messages do not flood the log; crash reports still show. ONNX inputs
 # are capped at 64 KiB: the large fixture models would slow every mutation.
+# A fixed seed makes a CI failure reproducible; FUZZ_SEED=0 draws a fresh one.
+FUZZ_SEED ?= 1
 fuzz: fuzz-build
 	@fail=0; for t in $(FUZZ_TARGETS); do \
 	  mkdir -p $(FUZZ_BUILD)/corpus/$$t $(FUZZ_BUILD)/crashes/$$t; \
@@ -205,7 +207,7 @@ fuzz: fuzz-build
 	  if [ $$t = cli ]; then opts="-close_fd_mask=3"; fi; \
 	  if [ $$t = onnx ]; then opts="-max_len=65536"; fi; \
 	  log=$(FUZZ_BUILD)/fuzz_$$t.log; \
-	  ./$(FUZZ_BUILD)/fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=2048 \
+	  ./$(FUZZ_BUILD)/fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -seed=$(FUZZ_SEED) -timeout=10 -rss_limit_mb=2048 \
 	    -print_final_stats=1 -artifact_prefix=$(CURDIR)/$(FUZZ_BUILD)/crashes/$$t/ $$opts \
 	    $(CURDIR)/$(FUZZ_BUILD)/corpus/$$t $$seeds >$$log 2>&1; rc=$$?; \
 	  execs=$$(sed -n 's/^stat::number_of_executed_units: *//p' $$log | tail -n 1); \
