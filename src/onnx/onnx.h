@@ -13,6 +13,9 @@
 #define OX_MAX_IO 256u              /* inputs or outputs of one node */
 #define OX_MAX_ATTRS 64u
 #define OX_MAX_ELEMS ((size_t)1 << 28)  /* elements of one tensor */
+/* Elements constant folding may compute in one import: shape arithmetic is
+ * tiny, and a hostile file must not make the importer spin for minutes. */
+#define OX_MAX_FOLDED ((size_t)1 << 24)
 #define OX_MAX_DIMV ((int64_t)1 << 31)
 
 enum { OX_FLOAT = 1, OX_INT32 = 6, OX_INT64 = 7, OX_DOUBLE = 11, OX_BOOL = 9 };

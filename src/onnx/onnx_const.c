@@ -2,6 +2,7 @@
  * arithmetic exporters emit (Shape -> Gather/Slice -> Cast -> Concat/Unsqueeze
  * -> Reshape) are evaluated once the input size is fixed, so none of it
  * reaches the runtime graph. Works on small int64/float tensors only. */
+#include <stdint.h>
 #include <string.h>
 #include "onnx/onnx_conv.h"
 
@@ -78,9 +79,12 @@ static et_status fold_binary(ox_ctx *c, const ox_node *n, const ox_tensor *a, co
             v = op[0] == 'A' ? (double)(fx + fy) : op[0] == 'S' ? (double)(fx - fy) : op[0] == 'M' ? (double)(fx * fy) : (double)(fx / fy);
             z->f[k] = (float)v;
         } else {
-            int64_t x = a->i[ia], y = b->i[ib];
+            int64_t x = a->i[ia], y = b->i[ib], v = 0;
             if (op[0] == 'D' && y == 0) return ox_err(c, n, ET_ERR_INVALID_ARG, "integer division by zero in shape arithmetic");
-            z->i[k] = op[0] == 'A' ? x + y : op[0] == 'S' ? x - y : op[0] == 'M' ? x * y : x / y;
+            int ovf = op[0] == 'A' ? __builtin_add_overflow(x, y, &v) : op[0] == 'S' ? __builtin_sub_overflow(x, y, &v)
+                    : op[0] == 'M' ? __builtin_mul_overflow(x, y, &v) : (x == INT64_MIN && y == -1);
+            if (ovf) return ox_err(c, n, ET_ERR_OVERFLOW, "int64 overflow in shape arithmetic");
+            z->i[k] = op[0] == 'D' ? x / y : v;
         }
     }
     return bind(c, n, z);
@@ -137,6 +141,9 @@ static et_status fold_slice(ox_ctx *c, const ox_node *n, const ox_tensor *x) {
         int64_t ax = axes[k] < 0 ? axes[k] + (int64_t)x->ndim : axes[k];
         if (ax < 0 || ax >= (int64_t)x->ndim || stp[k] == 0) return ox_err(c, n, ET_ERR_INVALID_ARG, "bad slice axis %lld or step 0", (long long)axes[k]);
         int64_t dim = x->dims[ax], s = st[k], e = en[k];
+        /* a step longer than the axis takes one element either way; clamping it keeps the arithmetic in range */
+        if (stp[k] > dim + 1) stp[k] = dim + 1;
+        if (stp[k] < -(dim + 1)) stp[k] = -(dim + 1);
         if (s < 0) s += dim;
         if (e < 0) e += dim;
         if (stp[k] > 0) { s = clamp64(s, 0, dim); e = clamp64(e, 0, dim); dz[ax] = e > s ? (e - s + stp[k] - 1) / stp[k] : 0; }

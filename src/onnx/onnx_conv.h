@@ -37,6 +37,7 @@ typedef struct ox_ctx {
     unsigned char *skip;       /* nodes already handled by a pattern */
     ox_tensor **owned;         /* constants made during import */
     size_t n_owned, cap_owned;
+    size_t folded_elems;      /* elements computed by constant folding so far */
     const et_onnx_options *opt;
     char *err;
     size_t err_len, err_used;

@@ -67,6 +67,8 @@ ox_tensor *ox_new_const(ox_ctx *c, int dtype, size_t ndim, const int64_t *dims) 
     if (ndim > OX_MAX_RANK) return NULL;
     for (size_t k = 0; k < ndim; k++)
         if (dims[k] < 0 || !et_mul_ok(count, (size_t)dims[k], &count) || count > OX_MAX_ELEMS) return NULL;
+    if (count > OX_MAX_FOLDED - c->folded_elems) return NULL; /* reported as an absurd shape by the caller */
+    c->folded_elems += count;
     if (c->n_owned == c->cap_owned) {
         size_t cap = c->cap_owned ? c->cap_owned * 2 : 64;
         ox_tensor **o = realloc(c->owned, cap * sizeof *o);
