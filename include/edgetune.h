@@ -303,7 +303,8 @@ typedef struct et_exec_options {
 typedef struct et_session et_session;
 
 /* Planning breakdown (all bytes). total is what prepare needs; it includes
- * up to ET_ALIGN - 1 bytes so that any arena address works. */
+ * up to ET_ALIGN - 1 bytes so that any arena address works (and, in builds
+ * with -DET_DEBUG_ARENA, ET_ALIGN guard bytes checked after every node). */
 typedef struct et_plan {
     size_t total;
     size_t header;          /* session struct and per-node/per-value tables */
@@ -313,7 +314,9 @@ typedef struct et_plan {
     size_t activations_bound;  /* max over steps of bytes simultaneously live */
 } et_plan;
 
-/* Exact arena bytes for running m with cfg. Does not touch an arena. */
+/* Exact arena bytes for running m with cfg. Does not touch an arena.
+ * Errors of plan and prepare are recorded on the model (et_model_error):
+ * do not plan or prepare one model from two threads at the same time. */
 et_status et_model_plan(const et_model *m, const et_config *cfg, et_plan *out);
 
 /* Lay out a session inside arena (which it does not own; keep it alive and
