@@ -12,7 +12,7 @@ endif
 PREFIX ?= /usr/local
 OPT ?= -O2
 WARN := -Wall -Wextra -Wpedantic -Werror
-CFLAGS_ALL := -std=c11 $(WARN) $(OPT) -fPIC -D_POSIX_C_SOURCE=200809L -Iinclude $(PORT_CFLAGS) $(EXTRA_CFLAGS)
+CFLAGS_ALL := -std=c11 $(WARN) $(OPT) -fPIC -D_POSIX_C_SOURCE=200809L -D_FILE_OFFSET_BITS=64 -Iinclude $(PORT_CFLAGS) $(EXTRA_CFLAGS)
 LDLIBS_ALL := -lm -lpthread $(PORT_LDFLAGS) $(EXTRA_LDFLAGS)
 
 LIB_SRCS := $(sort $(wildcard src/*.c src/*/*.c arch/generic/*.c))

@@ -115,7 +115,9 @@ static void test_pnm_truncations(void) {
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         CHECK(write_file(p, bad[i].text, strlen(bad[i].text)));
         et_status st = et_image_read_file(p, 0, &img, err, sizeof err);
-        CHECKF(st == bad[i].st && has(err, p), "case %zu: %s: %s", i, et_status_str(st), err);
+        /* 2^48 pixels: truncated data on 64-bit hosts, a size_t overflow on 32-bit ones */
+        int ok = st == bad[i].st || (i == 2 && st == ET_ERR_OVERFLOW);
+        CHECKF(ok && has(err, p), "case %zu: %s: %s", i, et_status_str(st), err);
     }
     /* 16-bit sample above maxval */
     unsigned char w[32];

@@ -335,7 +335,8 @@ static et_status analyze(const et_model *m, const et_train_config *cfg, tplan *P
     P->params_bytes += et_align_up(P->scratch);
     P->header_bytes = et_align_up(sizeof(et_trainer)) + et_align_up(P->n * sizeof(tnode)) +
                       et_align_up(P->n_params * sizeof(tparam)) + et_align_up(P->nv * sizeof(et_shape)) +
-                      3 * et_align_up(P->nv * sizeof(void *)) + 2 * et_align_up(P->concat_slots * sizeof(void *)) +
+                      2 * et_align_up(P->nv * sizeof(void *)) + et_align_up(P->nv * sizeof(uint64_t)) + /* data, grad, grad_gen */
+                      2 * et_align_up(P->concat_slots * sizeof(void *)) +
                       3 * et_align_up(P->n_groups * sizeof(float));
     return ET_OK;
 }
@@ -472,6 +473,12 @@ et_status et_trainer_prepare(const et_model *m, const et_train_config *cfg, void
     t->group_lr = take(&cur, P.n_groups * sizeof(float));
     t->group_ratio = take(&cur, P.n_groups * sizeof(float));
     t->group_trained = take(&cur, P.n_groups * sizeof(float));
+    /* the plan and this layout must agree; stop before writing past the header if they ever do not */
+    if ((size_t)(cur - (unsigned char *)base) != P.header_bytes) {
+        memset(t, 0, sizeof *t);
+        tplan_free(&P);
+        return et_model_fail((et_model *)m, ET_ERR_STATE, "internal: training header layout disagrees with its plan");
+    }
     memset(t->nodes, 0, P.n * sizeof *t->nodes);
     memset(t->grad_gen, 0, P.nv * sizeof *t->grad_gen);
     fill_params(t, &P, &cur);
@@ -487,6 +494,11 @@ et_status et_trainer_prepare(const et_model *m, const et_train_config *cfg, void
         if (pb) tn->impl->pack(&g, t->params[tn->p[0]].w, t->params[tn->p[1]].count ? t->params[tn->p[1]].w : NULL, tn->packed);
     }
     t->scratch = take(&cur, P.scratch);
+    if ((size_t)(cur - (unsigned char *)base) != P.header_bytes + P.params_bytes) {
+        memset(t, 0, sizeof *t);
+        tplan_free(&P);
+        return et_model_fail((et_model *)m, ET_ERR_STATE, "internal: training parameter layout disagrees with its plan");
+    }
     unsigned char *pool = cur;
     et_buf *B = P.bufs, *G = P.bufs + P.nv, *Z = P.bufs + 2 * P.nv, *DZ = Z + P.n, *MK = DZ + P.n;
     for (uint32_t v = 0; v < P.nv; v++) {
