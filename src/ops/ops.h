@@ -59,6 +59,27 @@ typedef struct et_pool_geom {
     int count_include_pad;    /* avg: divisor counts padding (clipped to the padded input) */
 } et_pool_geom;
 
+/* One pooling window along one axis, in padded coordinates (real input is
+ * [pad_lo, pad_lo + in)): [lo, hi) clamped to the real input, and `full`,
+ * PyTorch's avg-pool divisor factor, clamped only to the padded input. The
+ * forward and backward pool kernels share this definition. */
+typedef struct et_pool_window {
+    size_t lo, hi, full;
+} et_pool_window;
+
+static inline et_pool_window et_pool_window_at(size_t o, size_t stride, size_t k, size_t pad_lo,
+                                               size_t pad_hi, size_t in) {
+    et_pool_window wd;
+    size_t start = o * stride;
+    size_t end = start + k;
+    if (end > in + pad_lo + pad_hi) end = in + pad_lo + pad_hi;
+    wd.full = end > start ? end - start : 0;
+    wd.lo = start < pad_lo ? pad_lo : start;
+    wd.hi = end > pad_lo + in ? pad_lo + in : end;
+    if (wd.hi < wd.lo) wd.hi = wd.lo;
+    return wd;
+}
+
 /* Padding never wins a max: windows see only real input elements. */
 void et_f32_maxpool__ref(const et_pool_geom *g, const float *x, float *y);
 /* PyTorch semantics for the divisor, including with ceil_mode. */

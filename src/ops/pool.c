@@ -27,32 +27,13 @@ size_t et_window_out(size_t in, size_t k, size_t stride, size_t dil,
     return out;
 }
 
-/* Window [lo, hi) along one axis in padded coordinates shifted by +pad so
- * they stay unsigned: real input occupies [pad, pad + in). */
-typedef struct window {
-    size_t lo, hi;        /* clamped to the real input, in padded coordinates */
-    size_t full;          /* PyTorch's pool_size factor: clamped to in + pad_hi only */
-} window;
-
-static window window_at(size_t o, size_t stride, size_t k, size_t pad_lo, size_t pad_hi,
-                        size_t in) {
-    window wd;
-    size_t start = o * stride;
-    size_t end = start + k;
-    if (end > in + pad_lo + pad_hi) end = in + pad_lo + pad_hi;
-    wd.full = end > start ? end - start : 0;
-    wd.lo = start < pad_lo ? pad_lo : start;
-    wd.hi = end > pad_lo + in ? pad_lo + in : end;
-    if (wd.hi < wd.lo) wd.hi = wd.lo;
-    return wd;
-}
 
 void et_f32_maxpool__ref(const et_pool_geom *g, const float *x, float *y) {
     for (size_t n = 0; n < g->n; n++)
         for (size_t oy = 0; oy < g->oh; oy++) {
-            window wy = window_at(oy, g->sh, g->kh, g->pad_t, g->pad_b, g->ih);
+            et_pool_window wy = et_pool_window_at(oy, g->sh, g->kh, g->pad_t, g->pad_b, g->ih);
             for (size_t ox = 0; ox < g->ow; ox++) {
-                window wx = window_at(ox, g->sw, g->kw, g->pad_l, g->pad_r, g->iw);
+                et_pool_window wx = et_pool_window_at(ox, g->sw, g->kw, g->pad_l, g->pad_r, g->iw);
                 float *out = y + ((n * g->oh + oy) * g->ow + ox) * g->c;
                 for (size_t c = 0; c < g->c; c++) {
                     /* -inf is the identity of max: a window holding only
@@ -75,9 +56,9 @@ void et_f32_maxpool__ref(const et_pool_geom *g, const float *x, float *y) {
 void et_f32_avgpool__ref(const et_pool_geom *g, const float *x, float *y) {
     for (size_t n = 0; n < g->n; n++)
         for (size_t oy = 0; oy < g->oh; oy++) {
-            window wy = window_at(oy, g->sh, g->kh, g->pad_t, g->pad_b, g->ih);
+            et_pool_window wy = et_pool_window_at(oy, g->sh, g->kh, g->pad_t, g->pad_b, g->ih);
             for (size_t ox = 0; ox < g->ow; ox++) {
-                window wx = window_at(ox, g->sw, g->kw, g->pad_l, g->pad_r, g->iw);
+                et_pool_window wx = et_pool_window_at(ox, g->sw, g->kw, g->pad_l, g->pad_r, g->iw);
                 float *out = y + ((n * g->oh + oy) * g->ow + ox) * g->c;
                 /* PyTorch counts padding only up to the padded input's edge:
                  * with ceil_mode, the part of a window past pad_b/pad_r is

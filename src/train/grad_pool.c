@@ -3,25 +3,6 @@
  * sums, in double, the windows that contain it. */
 #include "train/grad_ops.h"
 
-/* Window of output o along one axis in padded coordinates (real input is
- * [pad_lo, pad_lo + in)): [lo, hi) clamped to the real input, and `full`,
- * PyTorch's divisor factor, clamped only to the padded input. Mirrors the
- * forward's private helper. */
-typedef struct window {
-    size_t lo, hi, full;
-} window;
-
-static window window_at(size_t o, size_t stride, size_t k, size_t pad_lo, size_t pad_hi, size_t in) {
-    window wd;
-    size_t start = o * stride;
-    size_t end = start + k;
-    if (end > in + pad_lo + pad_hi) end = in + pad_lo + pad_hi;
-    wd.full = end > start ? end - start : 0;
-    wd.lo = start < pad_lo ? pad_lo : start;
-    wd.hi = end > pad_lo + in ? pad_lo + in : end;
-    if (wd.hi < wd.lo) wd.hi = wd.lo;
-    return wd;
-}
 
 /* Outputs [*o_lo, *o_hi) whose raw window [o*stride, o*stride + k) holds
  * padded position p. Raw and clamped windows agree on real positions. */
@@ -36,7 +17,7 @@ static void outputs_of(size_t p, size_t stride, size_t k, size_t out, size_t *o_
  * with the forward's comparison: strictly greater wins, so ties go to the
  * first in row-major order; NaN always wins (the last NaN, as PyTorch's
  * index). Returns 0 for a window with no real element. */
-static int argmax_at(const et_pool_geom *g, const float *xn, size_t c, window wy, window wx,
+static int argmax_at(const et_pool_geom *g, const float *xn, size_t c, et_pool_window wy, et_pool_window wx,
                      size_t *ay, size_t *ax) {
     int found = 0;
     float m = 0.0f;
@@ -66,9 +47,9 @@ void et_f32_maxpool_backward__ref(const et_pool_geom *g, const float *x, const f
                 for (size_t c = 0; c < g->c; c++) {
                     double acc = 0.0;
                     for (size_t oy = oy0; oy < oy1; oy++) {
-                        window wy = window_at(oy, g->sh, g->kh, g->pad_t, g->pad_b, g->ih);
+                        et_pool_window wy = et_pool_window_at(oy, g->sh, g->kh, g->pad_t, g->pad_b, g->ih);
                         for (size_t ox = ox0; ox < ox1; ox++) {
-                            window wx = window_at(ox, g->sw, g->kw, g->pad_l, g->pad_r, g->iw);
+                            et_pool_window wx = et_pool_window_at(ox, g->sw, g->kw, g->pad_l, g->pad_r, g->iw);
                             size_t ay = 0, ax = 0;
                             if (argmax_at(g, xn, c, wy, wx, &ay, &ax) && ay == py && ax == px)
                                 acc += (double)dy[((n * g->oh + oy) * g->ow + ox) * g->c + c];
@@ -94,9 +75,9 @@ void et_f32_avgpool_backward__ref(const et_pool_geom *g, const float *dy, float 
                 for (size_t c = 0; c < g->c; c++) {
                     double acc = 0.0;
                     for (size_t oy = oy0; oy < oy1; oy++) {
-                        window wy = window_at(oy, g->sh, g->kh, g->pad_t, g->pad_b, g->ih);
+                        et_pool_window wy = et_pool_window_at(oy, g->sh, g->kh, g->pad_t, g->pad_b, g->ih);
                         for (size_t ox = ox0; ox < ox1; ox++) {
-                            window wx = window_at(ox, g->sw, g->kw, g->pad_l, g->pad_r, g->iw);
+                            et_pool_window wx = et_pool_window_at(ox, g->sw, g->kw, g->pad_l, g->pad_r, g->iw);
                             /* The forward's divisor, same rule. */
                             size_t div = g->count_include_pad ? wy.full * wx.full
                                                               : (wy.hi - wy.lo) * (wx.hi - wx.lo);
