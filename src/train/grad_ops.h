@@ -108,5 +108,6 @@ void et_rmsprop_update(size_t count, const et_rmsprop_hp *hp, float *w, const fl
 double et_grad_sq_norm(size_t count, const float *g);        /* sum of squares, in double */
 void et_grad_scale(size_t count, float s, float *g);
 void et_grad_clip_value(size_t count, float limit, float *g);
+void et_grad_accumulate(size_t count, const float *dy, float *dx); /* dx += dy */
 
 #endif /* ET_GRAD_OPS_H */

@@ -86,6 +86,10 @@ void et_grad_scale(size_t count, float s, float *g) {
     for (size_t i = 0; i < count; i++) g[i] *= s;
 }
 
+void et_grad_accumulate(size_t count, const float *dy, float *dx) {
+    for (size_t i = 0; i < count; i++) dx[i] += dy[i];
+}
+
 void et_grad_clip_value(size_t count, float limit, float *g) {
     /* Comparisons let NaN through unchanged, as torch.clamp_. */
     for (size_t i = 0; i < count; i++) {

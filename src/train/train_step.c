@@ -85,7 +85,7 @@ static void forward_node(et_trainer *t, uint32_t i, int train, const float **cpt
     case ET_OP_GLOBAL_AVGPOOL: k->global_avgpool(xs.n, xs.h * xs.w, xs.c, x, y); break;
     case ET_OP_SOFTMAX: k->softmax(rows, xs.c, x, y); break;
     case ET_OP_DROPOUT:
-        if (tn->mask && train) et_f32_dropout_train__ref(cnt, nd->ratio, t->cfg.seed, t->dropout_counter++, x, tn->mask, y);
+        if (tn->mask && train && !t->dropout_off) et_f32_dropout_train__ref(cnt, nd->ratio, t->cfg.seed, t->dropout_counter++, x, tn->mask, y);
         else if (y != x) memcpy(y, x, cnt * sizeof *y);
         break;
     default: break; /* views */
@@ -157,9 +157,15 @@ static void backward_node(et_trainer *t, uint32_t i, float **cgrad) {
     case ET_OP_AVGPOOL: { et_pool_geom g = pool_geom(nd, xs, ys); if (dx) et_f32_avgpool_backward__ref(&g, dy, dx); break; }
     case ET_OP_GLOBAL_AVGPOOL: if (dx) et_f32_global_avgpool_backward__ref(xs.n, xs.h * xs.w, xs.c, dy, dx); break;
     case ET_OP_SOFTMAX: if (dx) et_f32_softmax_backward__ref(rows, xs.c, t->data[i + 1], dy, dx); break;
-    case ET_OP_DROPOUT: if (dx) et_f32_dropout_backward__ref(cnt, nd->ratio, tn->mask, dy, dx); break;
+    case ET_OP_DROPOUT:
+        if (dx && t->dropout_off) et_grad_accumulate(cnt, dy, dx);
+        else if (dx) et_f32_dropout_backward__ref(cnt, nd->ratio, tn->mask, dy, dx);
+        break;
     default: break; /* flatten/reshape: the gradient buffer is shared with the input */
     }
+    float *gw = pg(t, i, 0);
+    if (t->debug_grad_scale != 0.0f && i == t->debug_node && gw)
+        et_grad_scale(t->params[tn->p[0]].count, t->debug_grad_scale, gw);
 }
 
 static double compute_loss(et_trainer *t, const void *targets, float *dlogits, float scale) {
@@ -190,7 +196,10 @@ static int targets_ok(const et_trainer *t, const void *targets) {
 static void forward_range(et_trainer *t, uint32_t from, uint32_t upto, int train) {
     const float **cptr = t->concat_ptrs;
     for (uint32_t i = 0; i < upto; i++) {
-        if (i >= from) forward_node(t, i, train, cptr);
+        if (i >= from) {
+            forward_node(t, i, train, cptr);
+            if (t->probe && t->nodes[i].role != ROLE_SKIP) t->probe->visit(t->probe->ctx, t, i, 0);
+        }
         if (t->m->nodes[i].op == ET_OP_CONCAT) cptr += t->m->nodes[i].n_in;
     }
 }
@@ -205,21 +214,24 @@ static void backup_running(et_trainer *t, int restore) {
     }
 }
 
-static void zero_grads(et_trainer *t) {
+void et_train_zero_grads(et_trainer *t) {
     for (uint32_t p = 0; p < t->n_params; p++)
         if (t->params[p].trained) memset(t->params[p].g, 0, t->params[p].count * sizeof(float));
 }
 
 /* Trained conv/linear weights changed: refresh their kernels' packed copies. */
+void et_train_repack_node(et_trainer *t, uint32_t i) {
+    tnode *tn = &t->nodes[i];
+    if (!tn->packed) return;
+    const et_node *nd = &t->m->nodes[i];
+    et_conv_geom g;
+    et_train_conv_geom(nd, t->shapes[nd->in[0]], t->shapes[i + 1], &g);
+    tn->impl->pack(&g, pw(t, i, 0), pw(t, i, 1), tn->packed);
+}
+
 void et_train_repack(et_trainer *t) {
-    for (uint32_t i = t->first; i < t->n_nodes; i++) {
-        tnode *tn = &t->nodes[i];
-        if (!tn->repack || !tn->packed) continue;
-        const et_node *nd = &t->m->nodes[i];
-        et_conv_geom g;
-        et_train_conv_geom(nd, t->shapes[nd->in[0]], t->shapes[i + 1], &g);
-        tn->impl->pack(&g, pw(t, i, 0), pw(t, i, 1), tn->packed);
-    }
+    for (uint32_t i = t->first; i < t->n_nodes; i++)
+        if (t->nodes[i].repack) et_train_repack_node(t, i);
 }
 
 static void optimizer_step(et_trainer *t) {
@@ -252,7 +264,7 @@ static void optimizer_step(et_trainer *t) {
             et_adam_update(tp->count, &hp, t->steps, tp->w, tp->g, tp->s1, tp->s2);
         }
     }
-    zero_grads(t);
+    et_train_zero_grads(t);
     et_train_repack(t);
 }
 
@@ -260,6 +272,34 @@ static int grads_finite(const et_trainer *t) {
     for (uint32_t p = 0; p < t->n_params; p++)
         if (t->params[p].trained && !isfinite(et_grad_sq_norm(t->params[p].count, t->params[p].g))) return 0;
     return 1;
+}
+
+static void backward_all(et_trainer *t) {
+    float *cgrad[ET_MAX_INPUTS];
+    for (uint32_t i = t->n_exec; i-- > t->first;)
+        if (t->nodes[i].role == ROLE_SUFFIX) {
+            backward_node(t, i, cgrad);
+            if (t->probe) t->probe->visit(t->probe->ctx, t, i, 1);
+        }
+}
+
+et_status et_train_probe_pass(et_trainer *t, const void *targets, const float *dlogits, double *loss) {
+    if (targets && !targets_ok(t, targets)) return et_fail(t->err, sizeof t->err, ET_ERR_INVALID_ARG, "probe: a class id is outside 0..%zu", t->classes - 1);
+    uint64_t draws = t->dropout_counter;
+    t->batch_gen++;
+    backup_running(t, 0);
+    forward_range(t, 0, t->n_exec, 1);
+    float *dl = targets || dlogits ? gradbuf(t, t->logits) : NULL;
+    double l = targets ? compute_loss(t, targets, dl, 1.0f) : 0.0;
+    if (dlogits && dl) memcpy(dl, dlogits, et_shape_count(t->shapes[t->logits]) * sizeof *dl);
+    if (dl) {
+        et_train_zero_grads(t);
+        backward_all(t);
+    }
+    backup_running(t, 1);
+    t->dropout_counter = draws;
+    if (loss) *loss = l;
+    return ET_OK;
 }
 
 /* One batch whose values before node `from` are already in place. */
@@ -276,11 +316,9 @@ et_status et_train_step_from(et_trainer *t, uint32_t from, const void *targets, 
         backup_running(t, 1);
         return et_fail(t->err, sizeof t->err, ET_ERR_NUMERIC, "step %llu: loss is %g; no weight changed", (unsigned long long)t->steps, l);
     }
-    float *cgrad[ET_MAX_INPUTS];
-    for (uint32_t i = t->n_exec; i-- > t->first;)
-        if (t->nodes[i].role == ROLE_SUFFIX) backward_node(t, i, cgrad);
+    backward_all(t);
     if (!grads_finite(t)) {
-        zero_grads(t);
+        et_train_zero_grads(t);
         backup_running(t, 1);
         return et_fail(t->err, sizeof t->err, ET_ERR_NUMERIC, "step %llu: non-finite gradient; no weight changed", (unsigned long long)t->steps);
     }

@@ -65,13 +65,36 @@ struct et_trainer {
     uint8_t *group_trained;
     float momentum;
     uint64_t steps, batches, dropout_counter;
+    const struct et_train_probe *probe;  /* observer of every value (monitors), or NULL */
+    int dropout_off;                     /* probe passes: dropout acts as identity */
+    uint32_t debug_node;                 /* tests: node whose weight gradient is scaled... */
+    float debug_grad_scale;              /* ...by this factor when != 0 (a deliberate bug) */
     char err[ET_ERR_LEN];
 };
+
+/* Called after each executed node: phase 0 with the node's output (forward,
+ * after its fused activation), phase 1 after its backward (its parameter
+ * gradients are then complete for this batch). */
+typedef struct et_train_probe {
+    void (*visit)(void *ctx, const et_trainer *t, uint32_t node, int phase);
+    void *ctx;
+} et_train_probe;
 
 /* One training batch whose values before node `from` are in place. */
 et_status et_train_step_from(et_trainer *t, uint32_t from, const void *targets, float *loss);
 /* Inference forward of the frozen prefix (nodes before the first trained one). */
 void et_train_forward_prefix(et_trainer *t);
+
+/* Forward the batch in data[0] as a training step does, leaving running
+ * statistics and dropout draws as they were; then, when targets or dlogits
+ * is given, backward from the loss on targets (or from dlogits) into zeroed
+ * parameter gradients and value gradients (grad[v] valid while grad_gen[v]
+ * == batch_gen). Takes no optimizer step. loss may be NULL. */
+et_status et_train_probe_pass(et_trainer *t, const void *targets, const float *dlogits, double *loss);
+/* Zero every trained parameter's gradient. */
+void et_train_zero_grads(et_trainer *t);
+/* Refresh the packed copy of node i after its weights changed. */
+void et_train_repack_node(et_trainer *t, uint32_t i);
 
 /* Refresh the packed copies of trained conv/linear weights. */
 void et_train_repack(et_trainer *t);
