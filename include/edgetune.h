@@ -577,6 +577,60 @@ et_status et_lr_suggest(const float *lrs, const float *losses, size_t n, uint64_
                         et_lr_suggestions *out);
 
 
+/* ------------------------------------------------------------ monitor
+ * Observes a trainer's values while it runs: per-layer activation
+ * statistics, the first non-finite value (layer, batch, forward or
+ * backward), and per-group gradient norms and update/weight ratios. A
+ * monitor allocates when created; attached, it adds one pass over each
+ * layer's output per batch and allocates nothing. */
+
+#define ET_HIST_BINS 40
+
+typedef struct et_layer_stats {
+    const char *name;        /* the node's name (owned by the model) */
+    size_t node;             /* node index */
+    et_op op;
+    et_act_kind act;         /* fused or standalone activation of the output */
+    uint64_t count;          /* values seen since the last reset */
+    double mean, std, min, max;
+    double frac_zero;        /* |y| < 1e-6 */
+    double frac_saturated;   /* sigmoid/tanh/hardsigmoid outputs within 1% of a limit */
+    size_t channels;
+    size_t dead_channels;    /* ReLU family: channels never positive since the reset */
+    uint64_t nonfinite;      /* NaN/Inf values seen */
+    float hist_lo, hist_hi;  /* histogram range: [0, 10] after ReLU-like, else [-10, 10] */
+    uint32_t hist[ET_HIST_BINS]; /* last batch's value histogram (fastai's "colourful dimension") */
+} et_layer_stats;
+
+typedef struct et_group_update {
+    int trainable;
+    double grad_norm;        /* of the last batch's accumulated gradient */
+    double weight_norm;      /* after the step */
+    double update_norm;      /* |w_after - w_before| */
+    double ratio;            /* update_norm / weight_norm (0 when weight_norm is 0) */
+} et_group_update;
+
+typedef struct et_monitor et_monitor;
+
+/* A monitor for t's layers and groups. */
+et_status et_monitor_new(const et_trainer *t, et_monitor **out);
+void et_monitor_free(et_monitor *mon);
+/* Attach mon (created for t) so every step/eval feeds it; NULL detaches. */
+et_status et_trainer_set_monitor(et_trainer *t, et_monitor *mon);
+/* Forget the statistics (not the first non-finite value). */
+void et_monitor_reset(et_monitor *mon);
+/* Layers observed: every executed node except views. */
+size_t et_monitor_layer_count(const et_monitor *mon);
+et_status et_monitor_layer(const et_monitor *mon, size_t i, et_layer_stats *out);
+/* The first non-finite value seen: its layer, the trainer's batch counter at
+ * that time, and whether it appeared in a gradient. ET_ERR_NOT_FOUND if none. */
+et_status et_monitor_nonfinite(const et_monitor *mon, const char **layer, uint64_t *batch, int *backward);
+/* Copy the trained weights; et_monitor_updates after the next optimizer
+ * step gives each group's update size against this copy. */
+et_status et_monitor_snapshot(et_monitor *mon);
+/* out[g] for g < et_trainer_group_count(t) (n must be at least that). */
+et_status et_monitor_updates(const et_monitor *mon, et_group_update *out, size_t n);
+
 /* ------------------------------------------------------------ ONNX import/export */
 
 /* Options for ONNX import. Zeroed means: sizes from the model, fold BN. */
@@ -752,6 +806,59 @@ void et_image_free(et_image *img);
  * out is [height][width][channels] (cfg sizes must be set). */
 et_status et_image_preprocess(const et_image *img, const et_batch_config *cfg, uint64_t epoch,
                               uint64_t key, float *out);
+
+/* ------------------------------------------------------------ doctor
+ * The practitioners' debugging checklist: each check builds its own
+ * throw-away trainer(s) from the model and the training configuration
+ * (the model is never modified), measures, and says pass / warn / fail,
+ * what it measured and what to try. These calls allocate. */
+
+typedef enum et_check_status { ET_CHECK_PASS = 0, ET_CHECK_WARN, ET_CHECK_FAIL, ET_CHECK_SKIP } et_check_status;
+
+typedef enum et_check_id {
+    ET_CHECK_DATA = 0,       /* class balance, input statistics, train/valid duplicates, label range */
+    ET_CHECK_INITIAL_LOSS,   /* vs -ln(1/C) (softmax CE) or ln 2 (BCE) for a fresh head */
+    ET_CHECK_ACTIVATIONS,    /* per-layer statistics: dead ReLUs, saturation, explosion */
+    ET_CHECK_NONFINITE,      /* first layer and batch where NaN/Inf appears */
+    ET_CHECK_GRADIENTS,      /* backward vs central finite differences per trainable layer */
+    ET_CHECK_UPDATES,        /* per-group gradient norm and update/weight ratio */
+    ET_CHECK_OVERFIT,        /* a single batch must be learnt: ~100% accuracy, near-zero loss */
+    ET_CHECK_LR,             /* the configured rate on a short LR-finder curve */
+    ET_CHECK_COUNT
+} et_check_id;
+
+typedef struct et_check {
+    et_check_id id;
+    et_check_status status;
+    double value;            /* the main figure measured (see measured) */
+    double expected;         /* what it should be near, when that has a value */
+    char where[96];          /* the layer, group or sample concerned, or "" */
+    char measured[512];      /* what was measured, one line */
+    char advice[512];        /* what to try; "" when passing */
+} et_check;
+
+typedef struct et_doctor_config {
+    et_train_config train;   /* the training to diagnose (batch, loss, optimizer, lr, freezing) */
+    et_batch_config batch;   /* preprocessing of training samples (augmentation is turned off) */
+    size_t sample_batches;   /* batches for statistics and the non-finite trap (4) */
+    size_t overfit_steps;    /* steps on the single batch (200) */
+    size_t grad_params;      /* parameters checked per trainable layer (8) */
+    size_t lr_steps;         /* LR-finder sweep 1e-7 -> 10 in this many steps (60) */
+    uint64_t seed;           /* which samples are drawn */
+} et_doctor_config;
+
+/* Defaults above, et_train_config_default and et_batch_config_default. */
+void et_doctor_config_default(et_doctor_config *cfg);
+/* "data", "initial-loss", ...; "pass", "warn", "fail", "skip". */
+const char *et_check_name(et_check_id id);
+const char *et_check_status_name(et_check_status s);
+
+/* Run one check on model m with training samples `train` (valid may be NULL;
+ * only the data check reads it). The batch config's size must be set. An
+ * error status means the check could not run (message in err); a finding,
+ * however bad, is ET_OK with out->status WARN or FAIL. */
+et_status et_doctor_check(const et_model *m, const et_dataset *train, const et_dataset *valid,
+                          const et_doctor_config *cfg, et_check_id id, et_check *out, char *err, size_t err_len);
 
 #ifdef __cplusplus
 }

@@ -2,6 +2,7 @@
  * prefix batchnorm folding, buffer lifetimes over the forward-loss-backward
  * timeline, and the arena layout. The same code plans (no arena) and prepares. */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "plan.h"
@@ -437,6 +438,14 @@ static void fill_params(et_trainer *t, const tplan *P, unsigned char **cur) {
     }
 }
 
+static char fault_node[128];
+static float fault_factor;
+
+void et_train_debug_fault(const char *node, float factor) {
+    fault_factor = node ? factor : 0.0f;
+    snprintf(fault_node, sizeof fault_node, "%s", node ? node : "");
+}
+
 et_status et_trainer_prepare(const et_model *m, const et_train_config *cfg, void *arena, size_t arena_bytes,
                              et_trainer **out, size_t *needed) {
     if (out) *out = NULL;
@@ -530,6 +539,8 @@ et_status et_trainer_prepare(const et_model *m, const et_train_config *cfg, void
         t->group_lr[g] = (float)(ratio * cfg->optim.lr);
     }
     t->momentum = cfg->optim.kind == ET_OPTIM_ADAM || cfg->optim.kind == ET_OPTIM_ADAMW ? cfg->optim.beta1 : cfg->optim.momentum;
+    for (uint32_t i = 0; fault_factor != 0.0f && i < P.n; i++)
+        if (m->nodes[i].name && strcmp(m->nodes[i].name, fault_node) == 0) { t->debug_node = i; t->debug_grad_scale = fault_factor; }
     t->magic = ET_TRAINER_MAGIC;
     tplan_free(&P);
     *out = t;

@@ -302,6 +302,18 @@ et_status et_train_probe_pass(et_trainer *t, const void *targets, const float *d
     return ET_OK;
 }
 
+et_status et_train_probe_loss(et_trainer *t, const float *x, const void *targets, double *loss) {
+    if (!targets_ok(t, targets)) return et_fail(t->err, sizeof t->err, ET_ERR_INVALID_ARG, "probe: a class id is outside 0..%zu", t->classes - 1);
+    memcpy(t->data[0], x, et_shape_count(t->shapes[0]) * sizeof *x);
+    uint64_t draws = t->dropout_counter;
+    backup_running(t, 0);
+    forward_range(t, 0, t->n_exec, 1);
+    *loss = compute_loss(t, targets, NULL, 1.0f);
+    backup_running(t, 1);
+    t->dropout_counter = draws;
+    return ET_OK;
+}
+
 /* One batch whose values before node `from` are already in place. */
 et_status et_train_step_from(et_trainer *t, uint32_t from, const void *targets, float *loss) {
     if (!targets_ok(t, targets)) return et_fail(t->err, sizeof t->err, ET_ERR_INVALID_ARG, "step: a class id is outside 0..%zu", t->classes - 1);

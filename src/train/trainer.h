@@ -85,14 +85,22 @@ et_status et_train_step_from(et_trainer *t, uint32_t from, const void *targets, 
 /* Inference forward of the frozen prefix (nodes before the first trained one). */
 void et_train_forward_prefix(et_trainer *t);
 
-/* Forward the batch in data[0] as a training step does, leaving running
+/* Forward the batch in data[0] (copy it in before every call: the plan
+ * reuses the input's buffer once the first node has read it) as a training step does, leaving running
  * statistics and dropout draws as they were; then, when targets or dlogits
  * is given, backward from the loss on targets (or from dlogits) into zeroed
  * parameter gradients and value gradients (grad[v] valid while grad_gen[v]
  * == batch_gen). Takes no optimizer step. loss may be NULL. */
 et_status et_train_probe_pass(et_trainer *t, const void *targets, const float *dlogits, double *loss);
+/* The same forward of input x and the loss on targets only: gradients are untouched. */
+et_status et_train_probe_loss(et_trainer *t, const float *x, const void *targets, double *loss);
 /* Zero every trained parameter's gradient. */
 void et_train_zero_grads(et_trainer *t);
+/* Tests only: every trainer prepared afterwards scales the weight gradient
+ * of the node named `node` by factor (NULL turns it off): a deliberate
+ * backward bug for the doctor's gradient check. Not thread-safe. */
+void et_train_debug_fault(const char *node, float factor);
+
 /* Refresh the packed copy of node i after its weights changed. */
 void et_train_repack_node(et_trainer *t, uint32_t i);
 
