@@ -87,6 +87,20 @@ static void test_zero_alloc_training(void) {
     CHECK_OK(et_trainer_set_lr(t, 1e-4f, 0.9f));
     unsigned long during = heap_calls - before;
     CHECKF(during == 0, "%lu heap calls during 3 training steps", during);
+    /* an attached monitor (finetune --monitor) keeps it that way */
+    et_monitor *mon;
+    static et_group_update u[128];
+    CHECK_OK(et_monitor_new(t, &mon));
+    CHECK(et_trainer_group_count(t) <= 128);
+    before = heap_calls;
+    CHECK_OK(et_trainer_set_monitor(t, mon));
+    CHECK_OK(et_monitor_snapshot(mon));
+    for (int s = 0; s < 2; s++) CHECK_OK(et_trainer_step(t, x, y, &loss));
+    CHECK_OK(et_monitor_updates(mon, u, 128));
+    et_monitor_reset(mon);
+    during = heap_calls - before;
+    CHECKF(during == 0, "%lu heap calls during 2 monitored training steps", during);
+    et_monitor_free(mon);
     free(arena);
     et_model_free(m);
 }

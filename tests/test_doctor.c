@@ -10,6 +10,7 @@
 #include "edgetune.h"
 #include "train/trainer.h"
 #include "harness.h"
+#include "svg_check.h"
 
 #define BUNDLED "models/fmnist5_mbv2.etm"
 #define HOLDOUT "models/data/fmnist_holdout"
@@ -388,6 +389,43 @@ static void test_cli_report_and_json(void) {
     CHECK(rc == 1 && strstr(out, HOLDOUT "/missing"));
 }
 
+/* finetune --monitor logs statistics and update ratios; plot draws them */
+static void test_cli_monitor_and_plot(void) {
+    static char out[1 << 15];
+    et_model *m = tiny(1.0f);
+    et_dataset *ds = tiny_data(tmpdir);
+    char model[128], log[160], args[1024], svg[160];
+    snprintf(model, sizeof model, "%s/tiny.etm", tmpdir);
+    CHECK(m && ds && et_model_save_file(m, model) == ET_OK);
+    et_dataset_free(ds);
+    et_model_free(m);
+    snprintf(args, sizeof args, "finetune %s -o %s/ft.etm --train-x %s/x.npy --train-y %s/y.npy --epochs 2 --batch-size 16 "
+             "--freeze-to 0 --lr 1e-2 --run-dir %s/run --monitor 2", model, tmpdir, tmpdir, tmpdir, tmpdir);
+    int rc = run_cli(args, out, sizeof out);
+    CHECKF(rc == 0, "rc %d: %s", rc, out);
+    snprintf(log, sizeof log, "%s/run/run.jsonl", tmpdir);
+    FILE *f = fopen(log, "r");
+    CHECK(f);
+    char line[16384];
+    size_t records = 0, good = 0;
+    while (fgets(line, sizeof line, f)) {
+        if (!strstr(line, "\"type\":\"monitor\"")) continue;
+        records++;
+        good += strstr(line, "{\"name\":\"conv\"") && strstr(line, "{\"name\":\"fc\"") && strstr(line, "\"hist\":[") &&
+                strstr(line, "\"groups\":[{\"group\":") && strstr(line, "\"ratio\":") && !strstr(line, "\"ratio\":null");
+    }
+    fclose(f);
+    /* 52 training samples (20% held out) in batches of 16: 3 steps per epoch, 6 in all */
+    CHECKF(records == 3 && good == records, "%zu monitor records (%zu complete)", records, good);
+    snprintf(args, sizeof args, "plot %s", log);
+    rc = run_cli(args, out, sizeof out);
+    CHECKF(rc == 0 && strstr(out, "activations.svg"), "rc %d: %s", rc, out);
+    snprintf(svg, sizeof svg, "%s/run/activations.svg", tmpdir);
+    CHECK(svg_ok(svg));
+    snprintf(svg, sizeof svg, "%s/run/updates.svg", tmpdir);
+    CHECK(svg_ok(svg));
+}
+
 int main(void) {
     snprintf(tmpdir, sizeof tmpdir, "/tmp/et_doctor_XXXXXX");
     if (!mkdtemp(tmpdir)) return 1;
@@ -403,6 +441,7 @@ int main(void) {
     RUN(test_monitor_statistics);
     RUN(test_bad_arguments);
     RUN(test_cli_report_and_json);
+    RUN(test_cli_monitor_and_plot);
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
     if (system(cmd) != 0) printf("    could not remove %s\n", tmpdir);

@@ -40,6 +40,8 @@ void cmd_finetune_usage(FILE *f) {
           "  --run-dir DIR          where the log and checkpoints go (default runs/<timestamp>,\n"
           "                         or the folder of --resume's checkpoint)\n"
           "  --log RUN.jsonl        JSON-lines log (default RUN_DIR/run.jsonl)\n"
+          "  --monitor N            every N steps, log per-layer activation statistics and\n"
+          "                         per-group update/weight ratios (drawn by edgetune plot)\n"
           "  --checkpoint-every N   also checkpoint every N steps (always after each epoch);\n"
           "                         RUN_DIR/ckpt.etck, the previous one kept as ckpt.etck.prev\n"
           "  --resume CKPT          continue a run (same options) to bit-identical weights; a\n"
@@ -74,6 +76,7 @@ static int parse(int argc, char **argv, ft_opts *o) {
         else if (OPT("--patience")) { NEED(cli_parse_size(v, &o->patience) && o->patience > 0, "--patience needs a positive integer"); }
         else if (OPT("--run-dir")) { NEED(1, "--run-dir needs a folder"); o->run_dir = v; }
         else if (OPT("--log")) { NEED(1, "--log needs a file"); o->log = v; }
+        else if (OPT("--monitor")) { NEED(cli_parse_size(v, &o->monitor_every) && o->monitor_every > 0, "--monitor needs a positive step count"); }
         else if (OPT("--checkpoint-every")) { NEED(cli_parse_size(v, &o->ckpt_every) && o->ckpt_every > 0, "--checkpoint-every needs a positive integer"); }
         else if (OPT("--resume")) { NEED(1, "--resume needs a checkpoint file"); o->resume = v; }
         else if (OPT("--stop-after-steps")) { NEED(cli_parse_size(v, &z) && z > 0, "--stop-after-steps needs a positive integer"); o->stop_after = z; }

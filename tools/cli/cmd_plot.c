@@ -8,13 +8,16 @@
 #include <stdlib.h>
 #include <string.h>
 #include "cli/cli.h"
+#include "cli/plot_monitor.h"
 #include "cli/svg.h"
 
 void cmd_plot_usage(FILE *f) {
     fputs("usage: edgetune plot RUN.jsonl [-o DIR]\n"
           "\n"
           "Writes DIR/loss.svg (train loss per step, valid loss per epoch),\n"
-          "DIR/accuracy.svg, DIR/lr.svg and DIR/momentum.svg from a finetune log.\n"
+          "DIR/accuracy.svg, DIR/lr.svg and DIR/momentum.svg from a finetune log, and\n"
+          "with finetune --monitor records DIR/activations.svg (per-layer value histograms\n"
+          "over time) and DIR/updates.svg (update/weight ratio per group).\n"
           "DIR defaults to the log's folder.\n", f);
 }
 
@@ -132,6 +135,8 @@ int cmd_plot(int argc, char **argv) {
         p.series[0] = (svg_series){st.v, mom.v, st.n, "#ff7f0e", "momentum", 0};
         if (rc == CLI_OK && svg_write(p4, &p) != 0) rc = CLI_ERR;
         if (rc == CLI_OK) printf("wrote %s, %s, %s, %s\n", p1, p2, p3, p4);
+        int wrote;
+        if (rc == CLI_OK && plot_monitor(log, dir, &wrote) != 0) rc = CLI_ERR;
     }
     free(st.v); free(loss.v); free(lr.v); free(mom.v); free(est.v); free(tl.v); free(vl.v); free(acc.v); free(f1.v);
     return rc;

@@ -11,6 +11,7 @@
 #include "cli/cli.h"
 #include "cli/fit.h"
 #include "cli/feature_cache.h"
+#include "cli/fit_monitor.h"
 
 typedef struct phase {
     size_t epochs, first_epoch;
@@ -266,6 +267,8 @@ int fit_run(fit_ctx *c, et_model **out) {
         size_t arena_bytes = 0;
         const et_model *pm = cur ? cur : c->base;
         if (ft_prepare(o, pm, &cfg, &arena, &t, &arena_bytes) != CLI_OK) { rc = CLI_ERR; break; }
+        fit_monitor fm;
+        if (fit_monitor_begin(&fm, t, o->monitor_every) != 0) { free(arena); rc = CLI_ERR; break; }
         size_t trainable = 0, ng = et_trainer_group_count(t);
         for (size_t g = 0; g < ng; g++) { int tr = 0; et_trainer_group(t, g, NULL, &tr, NULL); trainable += tr != 0; }
         char hb[32];
@@ -331,6 +334,7 @@ int fit_run(fit_ctx *c, et_model **out) {
                 if (st == ET_OK && !cached) st = et_dataset_batch(d->train, &d->bc_train, E, bi, bs, x, tg);
                 if (st != ET_OK) { rc = cli_error("batch %zu: %s", b, et_status_str(st)); break; }
                 float loss = NAN;
+                fit_monitor_before(&fm, pos.log_step + 1);
                 st = fc_on ? feature_cache_step(&fc, t, bi, bs, x, feats, tg, &loss) : et_trainer_step(t, x, tg, &loss);
                 if (st == ET_ERR_NUMERIC && ++diverged <= 5) {
                     /* divergence guard: the library changed nothing; go on with a 10x lower rate */
@@ -351,6 +355,7 @@ int fit_run(fit_ctx *c, et_model **out) {
                         (unsigned long long)pos.log_step, E + 1, p + 1, b + 1);
                 jnum(c->log, "loss", loss); jnum(c->log, "lr", lr); jnum(c->log, "mom", mom);
                 fputs("}\n", c->log);
+                fit_monitor_after(&fm, c->log, pos.log_step, E + 1);
                 double el = now_s() - t0;
                 if (tty && (el - shown > 0.1 || b + 1 == nb)) {
                     shown = el;
@@ -428,6 +433,7 @@ int fit_run(fit_ctx *c, et_model **out) {
         free(feats);
         et_model *next = NULL;
         if (rc == CLI_OK && et_trainer_export(t, &next) != ET_OK) rc = cli_error("export: %s", et_trainer_error(t));
+        fit_monitor_end(&fm);
         free(arena);
         et_model_free(cur);
         cur = next;

@@ -35,6 +35,7 @@ typedef struct ft_opts {
     int feature_cache;
     size_t cache_budget;      /* bytes of cached features kept in memory */
     size_t patience, ckpt_every;
+    size_t monitor_every;      /* --monitor N: statistics into the log every N steps (0: off) */
     uint64_t stop_after;       /* test hook: stop after this many steps */
 } ft_opts;
 
