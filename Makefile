@@ -89,7 +89,7 @@ INC_tools := -Itools
 
 # test_alloc counts heap calls by wrapping malloc/calloc/realloc/free.
 WRAP_test_alloc := -Wl,--wrap=malloc -Wl,--wrap=calloc -Wl,--wrap=realloc -Wl,--wrap=free
-$(BUILD)/tests/%: tests/%.c tests/harness.h tests/svg_check.h $(ZOO_OBJS) $(BUILD)/libedgetune.a
+$(BUILD)/tests/%: tests/%.c tests/harness.h tests/svg_check.h tests/ops_helpers.h $(ZOO_OBJS) $(BUILD)/libedgetune.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -Isrc -Itools -Itests -o $@ $< $(ZOO_OBJS) $(BUILD)/libedgetune.a $(LDLIBS_ALL) $(WRAP_$*) $(PORT_EXE_LDFLAGS)
 

@@ -60,6 +60,18 @@ static inline int cli_lib_error(const char *file, et_status st, const char *msg)
     return cli_error("%s", msg);
 }
 
+/* s as a JSON string literal (quotes, backslashes and control bytes escaped). */
+static inline void cli_json_str(FILE *f, const char *s) {
+    fputc('"', f);
+    for (; s && *s; s++) {
+        unsigned char ch = (unsigned char)*s;
+        if (ch == '"' || ch == '\\') fprintf(f, "\\%c", ch);
+        else if (ch < 0x20) fprintf(f, "\\u%04x", ch);
+        else fputc(ch, f);
+    }
+    fputc('"', f);
+}
+
 static inline int cli_is_help(const char *a) {
     return strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0;
 }

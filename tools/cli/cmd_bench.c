@@ -161,7 +161,11 @@ int cmd_bench(int argc, char **argv) {
     if (setup(&b, threads, pool) != CLI_OK) goto done;
     double latn = latency(b.s, repeats, buf);
 
-    if (json) printf("{\"model\": \"%s\", \"isa\": \"%s\", \"fma_peak_gflops\": %.2f, \"layers\": [", path, isa_used, peak);
+    if (json) {
+        printf("{\"model\": ");
+        cli_json_str(stdout, path);
+        printf(", \"isa\": \"%s\", \"fma_peak_gflops\": %.2f, \"layers\": [", isa_used, peak);
+    }
     else printf("%s: isa %s, measured FMA peak %.1f GFLOP/s (one core), median of %zu runs\n\n%-28s %-7s %10s %9s %7s\n",
                 path, isa_used, peak, repeats, "layer", "op", "ms", "GFLOP/s", "%peak");
     for (size_t i = 0; i < nn; i++) {
@@ -169,8 +173,12 @@ int cmd_bench(int argc, char **argv) {
         et_model_node_info(b.m, i, &ni);
         total_macs += (double)ni.macs;
         double gf = med[i] > 0 ? 2.0 * (double)ni.macs / med[i] * 1e-9 : 0.0;
-        if (json) printf("%s{\"name\": \"%s\", \"op\": \"%s\", \"ms\": %.5f, \"gflops\": %.2f, \"peak_pct\": %.1f}",
-                         i ? ", " : "", ni.name, et_op_name(ni.op), med[i] * 1e3, gf, peak > 0 ? 100.0 * gf / peak : 0.0);
+        if (json) {
+            printf("%s{\"name\": ", i ? ", " : "");
+            cli_json_str(stdout, ni.name);
+            printf(", \"op\": \"%s\", \"ms\": %.5f, \"gflops\": %.2f, \"peak_pct\": %.1f}", et_op_name(ni.op), med[i] * 1e3, gf,
+                   peak > 0 ? 100.0 * gf / peak : 0.0);
+        }
         else printf("%-28s %-7s %10.4f %9.1f %7.1f\n", ni.name, et_op_name(ni.op), med[i] * 1e3, gf, peak > 0 ? 100.0 * gf / peak : 0.0);
     }
     double gf1 = 2.0 * total_macs / lat1 * 1e-9;

@@ -30,17 +30,6 @@ void cmd_doctor_usage(FILE *f) {
     ft_train_usage(f);
 }
 
-static void json_str(FILE *f, const char *s) {
-    fputc('"', f);
-    for (; s && *s; s++) {
-        unsigned char ch = (unsigned char)*s;
-        if (ch == '"' || ch == '\\') fprintf(f, "\\%c", ch);
-        else if (ch < 0x20) fprintf(f, "\\u%04x", ch);
-        else fputc(ch, f);
-    }
-    fputc('"', f);
-}
-
 static void json_num(FILE *f, const char *key, double v) {
     if (isfinite(v)) fprintf(f, ",\"%s\":%.6g", key, v);
     else fprintf(f, ",\"%s\":null", key);
@@ -118,7 +107,7 @@ int cmd_doctor(int argc, char **argv) {
     dc.batch = d.bc_train;
     dc.seed = o.seed;
 
-    if (json) printf("{\"model\":"), json_str(stdout, o.model), printf(",\"checks\":[");
+    if (json) printf("{\"model\":"), cli_json_str(stdout, o.model), printf(",\"checks\":[");
     else printf("edgetune doctor: %s, %zu training samples, %zu classes, batch %zu\n\n", o.model, d.train_info.count, d.classes, bs);
     int fails = 0, warns = 0, first = 1;
     for (int k = 0; k < ET_CHECK_COUNT; k++) {
@@ -132,9 +121,9 @@ int cmd_doctor(int argc, char **argv) {
             printf("%s{\"check\":\"%s\",\"status\":\"%s\"", first ? "" : ",", et_check_name(c.id), et_check_status_name(c.status));
             json_num(stdout, "value", c.value);
             json_num(stdout, "expected", c.expected);
-            printf(",\"where\":"); json_str(stdout, c.where);
-            printf(",\"measured\":"); json_str(stdout, c.measured);
-            printf(",\"advice\":"); json_str(stdout, c.advice);
+            printf(",\"where\":"); cli_json_str(stdout, c.where);
+            printf(",\"measured\":"); cli_json_str(stdout, c.measured);
+            printf(",\"advice\":"); cli_json_str(stdout, c.advice);
             printf("}");
         } else {
             printf("[%s] %-14s %s\n", et_check_status_name(c.status), et_check_name(c.id), c.measured);

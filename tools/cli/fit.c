@@ -339,8 +339,10 @@ int fit_run(fit_ctx *c, et_model **out) {
                 if (st == ET_ERR_NUMERIC && ++diverged <= 5) {
                     /* divergence guard: the library changed nothing; go on with a 10x lower rate */
                     lr_scale *= 0.1f;
-                    fprintf(c->log, "{\"type\":\"diverged\",\"epoch\":%zu,\"batch\":%zu,\"lr_scale\":%g,\"why\":\"%s\"}\n",
-                            E + 1, b + 1, (double)lr_scale, et_trainer_error(t));
+                    fprintf(c->log, "{\"type\":\"diverged\",\"epoch\":%zu,\"batch\":%zu,\"lr_scale\":%g,\"why\":",
+                            E + 1, b + 1, (double)lr_scale);
+                    cli_json_str(c->log, et_trainer_error(t));
+                    fputs("}\n", c->log);
                     fprintf(stderr, CLI_PROG " finetune: epoch %zu, batch %zu: %s; step skipped, learning rate x%g from now on\n",
                             E + 1, b + 1, et_trainer_error(t), (double)lr_scale);
                     continue;

@@ -36,11 +36,8 @@ void fit_monitor_after(fit_monitor *fm, FILE *log, uint64_t step, size_t epoch) 
     fprintf(log, "{\"type\":\"monitor\",\"step\":%llu,\"epoch\":%zu,\"layers\":[", (unsigned long long)step, epoch);
     et_layer_stats L;
     for (size_t i = 0; et_monitor_layer(fm->mon, i, &L) == ET_OK; i++) {
-        fputs(i ? ",{\"name\":\"" : "{\"name\":\"", log);
-        for (const char *s = L.name ? L.name : ""; *s; s++)
-            if (*s == '"' || *s == '\\') fprintf(log, "\\%c", *s);
-            else if ((unsigned char)*s >= 0x20) fputc(*s, log);
-        fputc('"', log);
+        fputs(i ? ",{\"name\":" : "{\"name\":", log);
+        cli_json_str(log, L.name);
         num(log, "mean", L.mean, 0);
         num(log, "std", L.std, 0);
         num(log, "zero", L.frac_zero, 0);
