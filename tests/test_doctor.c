@@ -353,6 +353,15 @@ static void test_bad_arguments(void) {
     CHECK_ST(et_doctor_check(m, ds, NULL, &dc, ET_CHECK_COUNT, &c, err, sizeof err), ET_ERR_INVALID_ARG);
     CHECK(strstr(err, "unknown check"));
     CHECK_ST(et_monitor_new(NULL, NULL), ET_ERR_INVALID_ARG);
+    /* 4 classes of data for a 2-output head: the data check fails, the
+     * training checks cannot run and say why */
+    et_model *small = NULL;
+    CHECK_OK(et_model_new_head(m, 2, 1, &small));
+    et_check d = run1(small, ds, NULL, &dc, ET_CHECK_DATA);
+    CHECK(d.status == ET_CHECK_FAIL && strcmp(d.where, "labels") == 0 && strstr(d.advice, "new head"));
+    CHECK_ST(et_doctor_check(small, ds, NULL, &dc, ET_CHECK_INITIAL_LOSS, &c, err, sizeof err), ET_ERR_INVALID_ARG);
+    CHECKF(strstr(err, "class id"), "%s", err);
+    et_model_free(small);
     CHECK(strcmp(et_check_name(ET_CHECK_LR), "lr") == 0 && strcmp(et_check_status_name(ET_CHECK_WARN), "warn") == 0);
     et_dataset_free(ds); et_model_free(m);
 }

@@ -69,7 +69,12 @@ et_status doc_trainer(doc_ctx *c, const et_train_config *tc, et_trainer **t, voi
     return ET_OK;
 }
 
-void doc_free_trainer(void *arena) { free(arena); }
+void doc_free_trainer(doc_ctx *c, const et_trainer *t, void *arena, et_status st) {
+    /* the trainer lives in the arena: keep its message before freeing */
+    if (st != ET_OK && st != ET_ERR_NUMERIC && !c->err[0])
+        et_fail(c->err, c->err_len, st, "doctor: %s", et_trainer_error(t));
+    free(arena);
+}
 
 et_status doc_batch(doc_ctx *c, size_t b) {
     const size_t *idx = c->perm + (b % c->n_batches) * c->batch;
@@ -146,6 +151,7 @@ et_status et_doctor_check(const et_model *m, const et_dataset *train, const et_d
             doc_check_gradients, doc_check_updates, doc_check_overfit, doc_check_lr};
         st = run[id](&c, out);
     }
+    if (st != ET_OK && !err[0]) et_fail(err, err_len, st, "doctor %s: %s", et_check_name(id), et_status_str(st));
     free(c.perm);
     free(c.x);
     free(c.y);

@@ -22,7 +22,8 @@ typedef struct doc_ctx {
 
 /* A throw-away trainer for tc in a malloc'ed arena (doc_free_trainer). */
 et_status doc_trainer(doc_ctx *c, const et_train_config *tc, et_trainer **t, void **arena);
-void doc_free_trainer(void *arena);
+/* Frees it; when st is an error, its message becomes the check's error. */
+void doc_free_trainer(doc_ctx *c, const et_trainer *t, void *arena, et_status st);
 /* Fill c->x / c->y with batch b (mod the batch count) of the fixed order. */
 et_status doc_batch(doc_ctx *c, size_t b);
 /* Fraction of correct predictions for logits [batch][classes] vs c->y. */

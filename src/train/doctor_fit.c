@@ -16,7 +16,7 @@ et_status doc_check_overfit(doc_ctx *c, et_check *out) {
     et_status st = doc_trainer(c, &tc, &t, &arena);
     if (st != ET_OK) return st;
     float *lg = malloc(c->batch * c->classes * sizeof *lg);
-    if (!lg) { doc_free_trainer(arena); return et_fail(c->err, c->err_len, ET_ERR_NO_MEMORY, "doctor: no memory"); }
+    if (!lg) { doc_free_trainer(c, t, arena, st); return et_fail(c->err, c->err_len, ET_ERR_NO_MEMORY, "doctor: no memory"); }
     size_t steps = c->cfg->overfit_steps ? c->cfg->overfit_steps : 200, done = 0;
     float first = NAN, last = NAN, eval_loss = NAN;
     st = doc_batch(c, 0);
@@ -30,7 +30,7 @@ et_status doc_check_overfit(doc_ctx *c, et_check *out) {
     if (st == ET_OK) st = et_trainer_eval(t, c->x, c->y, lg, &eval_loss);
     if (st == ET_OK) acc = doc_accuracy(c, lg);
     free(lg);
-    doc_free_trainer(arena);
+    doc_free_trainer(c, t, arena, st);
     if (st == ET_ERR_NUMERIC) {
         doc_set(out, ET_CHECK_FAIL, NAN, 0.0, "");
         doc_measured(out, "training on one batch diverged after %zu steps: %s", done, why);
@@ -76,7 +76,7 @@ et_status doc_check_lr(doc_ctx *c, et_check *out) {
         lrs[k] = lr;
         if (st == ET_OK) st = et_lr_finder_record(&f, l, &sm[k], &stop);
     }
-    doc_free_trainer(arena);
+    doc_free_trainer(c, t, arena, st);
     et_lr_suggestions s;
     float lr = c->tc.optim.lr;
     if (st == ET_OK && et_lr_suggest(lrs, sm, k, n, &s) != ET_OK) {

@@ -49,7 +49,7 @@ et_status doc_check_gradients(doc_ctx *c, et_check *out) {
     }
     if (st == ET_OK && !isfinite(l0)) {
         free(picks);
-        doc_free_trainer(arena);
+        doc_free_trainer(c, t, arena, st);
         doc_set(out, ET_CHECK_FAIL, NAN, 0.0, "loss");
         doc_measured(out, "the loss is %g: nothing to compare", l0);
         doc_advice(out, "see the nonfinite check");
@@ -94,7 +94,7 @@ et_status doc_check_gradients(doc_ctx *c, et_check *out) {
         }
     }
     free(picks);
-    doc_free_trainer(arena);
+    doc_free_trainer(c, t, arena, st);
     if (st != ET_OK) return st == ET_ERR_NO_MEMORY ? et_fail(c->err, c->err_len, st, "doctor: no memory") : st;
     if (!judged) {
         doc_set(out, ET_CHECK_SKIP, 0.0, 0.0, "");

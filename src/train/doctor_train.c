@@ -30,7 +30,7 @@ et_status doc_check_initial_loss(doc_ctx *c, et_check *out) {
         sum += l;
         for (size_t i = 0; i < c->batch * c->classes; i++) { lsum += lg[i]; lsq += (double)lg[i] * lg[i]; vals++; }
     }
-    doc_free_trainer(arena);
+    doc_free_trainer(c, t, arena, st);
     free(lg);
     if (!lg) return et_fail(c->err, c->err_len, ET_ERR_NO_MEMORY, "doctor: no memory");
     if (st != ET_OK) return st;
@@ -67,7 +67,7 @@ et_status doc_check_activations(doc_ctx *c, et_check *out) {
         st = doc_batch(c, b);
         if (st == ET_OK) st = et_trainer_eval(t, c->x, NULL, NULL, NULL);
     }
-    if (st != ET_OK) { et_monitor_free(mon); doc_free_trainer(arena); return st; }
+    if (st != ET_OK) { et_monitor_free(mon); doc_free_trainer(c, t, arena, st); return st; }
     /* the worst layer of each kind */
     double dead_frac = 0.0, sat = 0.0, big = 0.0;
     et_layer_stats L, dead_l, sat_l, big_l;
@@ -83,7 +83,7 @@ et_status doc_check_activations(doc_ctx *c, et_check *out) {
         if (mag > big) { big = mag; big_l = L; }
     }
     et_monitor_free(mon);
-    doc_free_trainer(arena);
+    doc_free_trainer(c, t, arena, st);
     et_check_status res = ET_CHECK_PASS;
     if (dead_frac >= 0.5) {
         res = ET_CHECK_WARN;
@@ -133,7 +133,7 @@ et_status doc_check_nonfinite(doc_ctx *c, et_check *out) {
     char what[ET_ERR_LEN];
     snprintf(what, sizeof what, "%s", et_trainer_error(t));
     et_monitor_free(mon);
-    doc_free_trainer(arena);
+    doc_free_trainer(c, t, arena, st);
     if (st != ET_OK) return st;
     if (found) {
         doc_set(out, ET_CHECK_FAIL, (double)batch, 0.0, layer);
@@ -184,7 +184,7 @@ et_status doc_check_updates(doc_ctx *c, et_check *out) {
     snprintf(why, sizeof why, "%s", et_trainer_error(t));
     et_monitor_free(mon);
     free(u);
-    doc_free_trainer(arena);
+    doc_free_trainer(c, t, arena, st);
     if (st == ET_ERR_NUMERIC) {
         doc_set(out, ET_CHECK_FAIL, NAN, 1e-3, "");
         doc_measured(out, "the first step was rejected: %s", why);
