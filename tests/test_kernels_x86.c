@@ -1,7 +1,9 @@
 /* x86 SIMD kernels against the reference kernels: every conv impl the CPU
  * supports on randomized geometries with tails, split into arbitrary work
- * ranges (bit-identity), element-wise ops, and MobileNetV2 per ISA level. */
+ * ranges (bit-identity), element-wise ops, pooling, batchnorm, and
+ * MobileNetV2 per ISA level. */
 #include <stdlib.h>
+#include <string.h>
 #include "dispatch.h"
 #include "edgetune.h"
 #include "harness.h"
@@ -171,6 +173,58 @@ static void test_elementwise(void) {
     }
 }
 
+/* Max/avg pooling (every kernel, stride, padding, divisor mode, NaNs and
+ * +-inf in windows) and inference batchnorm against the reference. */
+static void test_pool_and_batchnorm(void) {
+    for (size_t L = 0; L < N_LEVELS; L++) {
+        const et_kernels *k = et_kernels_for(levels[L], NULL, 0);
+        if (!k) continue;
+        unsigned s = 7;
+        for (int it = 0; it < 300; it++) {
+            et_pool_geom g;
+            memset(&g, 0, sizeof g);
+            g.n = 1 + t_rand(&s) % 2; g.c = 1 + t_rand(&s) % 67;
+            g.ih = 1 + t_rand(&s) % 17; g.iw = 1 + t_rand(&s) % 17;
+            g.kh = 1 + t_rand(&s) % 4; g.kw = 1 + t_rand(&s) % 4;
+            g.sh = 1 + t_rand(&s) % 3; g.sw = 1 + t_rand(&s) % 3;
+            g.pad_t = t_rand(&s) % g.kh; g.pad_l = t_rand(&s) % g.kw;
+            g.pad_b = t_rand(&s) % g.kh; g.pad_r = t_rand(&s) % g.kw;
+            g.count_include_pad = (int)(t_rand(&s) % 2);
+            if (g.ih + g.pad_t + g.pad_b < g.kh || g.iw + g.pad_l + g.pad_r < g.kw) continue;
+            g.oh = (g.ih + g.pad_t + g.pad_b - g.kh) / g.sh + 1;
+            g.ow = (g.iw + g.pad_l + g.pad_r - g.kw) / g.sw + 1;
+            size_t in = g.n * g.ih * g.iw * g.c, out = g.n * g.oh * g.ow * g.c, at = 0;
+            float *x = malloc(in * 4), *r0 = malloc(out * 4), *r1 = malloc(out * 4);
+            CHECK(x && r0 && r1);
+            t_fill(x, in, t_rand(&s));
+            if (it % 5 == 0) { x[t_rand(&s) % in] = NAN; x[t_rand(&s) % in] = INFINITY; x[t_rand(&s) % in] = -INFINITY; }
+            et_f32_maxpool__ref(&g, x, r0);
+            k->maxpool(&g, x, r1);
+            CHECKF(elem_err(r1, r0, out, &at) == 0.0, "%s maxpool c %zu k %zux%zu at %zu: %g vs %g", k->isa, g.c, g.kh, g.kw, at, r1[at], r0[at]);
+            if (it % 5 != 0) {
+                et_f32_avgpool__ref(&g, x, r0);
+                k->avgpool(&g, x, r1);
+                CHECKF(elem_err(r1, r0, out, &at) <= 1e-5, "%s avgpool c %zu at %zu", k->isa, g.c, at);
+            }
+            free(x); free(r0); free(r1);
+        }
+        for (int it = 0; it < 60; it++) {
+            size_t c = 1 + t_rand(&s) % 300, rows = 1 + t_rand(&s) % 40, cnt = rows * c, at = 0;
+            float *x = malloc(cnt * 4), *r0 = malloc(cnt * 4), *r1 = malloc(cnt * 4), *p = malloc(4 * c * 4);
+            CHECK(x && r0 && r1 && p);
+            t_fill(x, cnt, t_rand(&s));
+            t_fill(p, 4 * c, t_rand(&s));
+            for (size_t i = 0; i < c; i++) p[3 * c + i] = fabsf(p[3 * c + i]) + 0.1f; /* variance > 0 */
+            et_f32_batchnorm__ref(rows, c, x, p, p + c, p + 2 * c, p + 3 * c, 1e-5f, r0);
+            k->batchnorm(rows, c, x, p, p + c, p + 2 * c, p + 3 * c, 1e-5f, r1);
+            CHECKF(elem_err(r1, r0, cnt, &at) <= 1e-5, "%s batchnorm c %zu at %zu", k->isa, c, at);
+            k->batchnorm(rows, c, x, p, p + c, p + 2 * c, p + 3 * c, 1e-5f, x); /* in place */
+            CHECK(memcmp(x, r1, cnt * 4) == 0);
+            free(x); free(r0); free(r1); free(p);
+        }
+    }
+}
+
 /* Whole MobileNetV2 (folded, 96x96) per ISA level against generic. */
 static float *run_mnv2(et_model *m, et_isa isa, const float *in, size_t nin, size_t nout) {
     et_config cfg = {1, 96, 96, 1};
@@ -235,6 +289,7 @@ int main(void) {
     RUN(test_general_conv_random);
     RUN(test_linear_random);
     RUN(test_elementwise);
+    RUN(test_pool_and_batchnorm);
     RUN(test_mobilenet_v2_per_isa);
     return t_summary(__FILE__);
 }

@@ -9,6 +9,10 @@ void ET_FN(et_f32_binary)(et_binary_kind kind, et_shape xs, const float *x, et_s
                           et_shape zs, et_act act, float *z);
 void ET_FN(et_f32_global_avgpool)(size_t n, size_t hw, size_t c, const float *x, float *y);
 void ET_FN(et_f32_softmax)(size_t rows, size_t c, const float *x, float *y);
+void ET_FN(et_f32_maxpool)(const et_pool_geom *g, const float *x, float *y);
+void ET_FN(et_f32_avgpool)(const et_pool_geom *g, const float *x, float *y);
+void ET_FN(et_f32_batchnorm)(size_t rows, size_t c, const float *x, const float *gamma, const float *beta,
+                             const float *mean, const float *var, float eps, float *y);
 
 static const et_conv_impl *select_conv(const et_conv_geom *g) {
     if (g->groups == 0 || g->oc == 0 || g->ic == 0) return et_conv_impl_ref();
@@ -23,12 +27,12 @@ static const et_kernels table = {
      * which only sessions (conv_select) have */
     et_f32_conv2d__ref,
     et_f32_linear__ref,
-    et_f32_batchnorm__ref,
+    ET_FN(et_f32_batchnorm),
     ET_FN(et_f32_act),
     ET_FN(et_f32_binary),
     et_f32_concat__ref,
-    et_f32_maxpool__ref,
-    et_f32_avgpool__ref,
+    ET_FN(et_f32_maxpool),
+    ET_FN(et_f32_avgpool),
     ET_FN(et_f32_global_avgpool),
     ET_FN(et_f32_softmax),
     select_conv,
