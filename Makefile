@@ -89,7 +89,9 @@ INC_tools := -Itools
 
 # test_alloc counts heap calls by wrapping malloc/calloc/realloc/free.
 WRAP_test_alloc := -Wl,--wrap=malloc -Wl,--wrap=calloc -Wl,--wrap=realloc -Wl,--wrap=free
-$(BUILD)/tests/%: tests/%.c tests/harness.h $(ZOO_OBJS) $(BUILD)/libedgetune.a
+# test_static proves et_model_load_static + plan + prepare + run use no heap.
+WRAP_test_static := $(WRAP_test_alloc) -Wl,--wrap=aligned_alloc
+$(BUILD)/tests/%: tests/%.c $(wildcard tests/*.h) $(ZOO_OBJS) $(BUILD)/libedgetune.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -Isrc -Itools -Itests -o $@ $< $(ZOO_OBJS) $(BUILD)/libedgetune.a $(LDLIBS_ALL) $(WRAP_$*) $(PORT_EXE_LDFLAGS)
 

@@ -140,6 +140,24 @@ const char *et_model_error(const et_model *m);
 et_status et_model_load_buffer(const void *buf, size_t len, et_model **out,
                                char *err, size_t err_len);
 
+/* Load an .etm without the heap or a file system, e.g. from a const array in
+ * flash (`edgetune export-c`). Every table of the model (the model itself,
+ * nodes, value ids, names, labels, metadata, the planner's tables) is placed
+ * in mem; weights stay in buf when it is 4-byte aligned on a little-endian
+ * host, else they are copied into mem. buf and mem must outlive the model.
+ * The file is checked exactly as et_model_load_buffer checks it (same status,
+ * same message). *needed (if given) is set to the exact bytes, including up
+ * to ET_ALIGN - 1 so that any mem address works; mem NULL only asks for it
+ * (the bytes are checked, the graph is validated by the loading call). A
+ * too small mem gives ET_ERR_ARENA_TOO_SMALL. Nothing here allocates.
+ * Such a model is read-only: et_model_set_param and et_model_set_metadata give
+ * ET_ERR_STATE; fold, clone, new_head and training read it and make heap
+ * models. et_model_plan and et_session_prepare use its tables in mem instead
+ * of the heap. et_model_free does nothing: once its sessions are done, mem
+ * and buf are the caller's again. */
+et_status et_model_load_static(const void *buf, size_t len, void *mem, size_t mem_bytes,
+                               et_model **out, size_t *needed, char *err, size_t err_len);
+
 /* Load an .etm file (memory-mapped where available, weights zero-copy). */
 et_status et_model_load_file(const char *path, et_model **out,
                              char *err, size_t err_len);
