@@ -123,6 +123,9 @@ install: lib cli
 clean:
 	rm -rf $(BUILD)
 
+# The firmware example: static model, static arenas, no heap (issue 7).
+include ports/firmware-example/example.mk
+
 # ---------------------------------------------------------------------------
 # Ports: cross builds, tests under qemu-user, sizes and llvm-mca estimates.
 # See docs/PORTING.md. Each port's toolchain, flags and RUNNER live in
