@@ -478,6 +478,12 @@ et_status et_trainer_step(et_trainer *t, const float *x, const void *targets, fl
  * writes [batch][classes] outputs and, if targets given, the loss. */
 et_status et_trainer_eval(et_trainer *t, const float *x, const void *targets, float *out, float *loss);
 
+/* The logits the loss saw in the last et_trainer_step or
+ * et_trainer_step_features (train mode), or computed by the last
+ * et_trainer_eval: count = batch x classes floats, copied to out. For
+ * training metrics (accuracy) without a second forward pass. */
+et_status et_trainer_logits(const et_trainer *t, float *out, size_t count);
+
 /* Learning rate of the last group and momentum (SGD/RMSprop momentum, Adam
  * beta1) for the next steps: what a schedule changes every step. The other
  * groups keep their ratio to the last one. */
