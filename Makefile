@@ -89,7 +89,9 @@ INC_tools := -Itools
 
 # test_alloc counts heap calls by wrapping malloc/calloc/realloc/free.
 WRAP_test_alloc := -Wl,--wrap=malloc -Wl,--wrap=calloc -Wl,--wrap=realloc -Wl,--wrap=free
-$(BUILD)/tests/%: tests/%.c tests/harness.h tests/svg_check.h tests/ops_helpers.h $(ZOO_OBJS) $(BUILD)/libedgetune.a
+# test_static proves et_model_load_static + plan + prepare + run use no heap.
+WRAP_test_static := $(WRAP_test_alloc) -Wl,--wrap=aligned_alloc
+$(BUILD)/tests/%: tests/%.c $(wildcard tests/*.h) $(ZOO_OBJS) $(BUILD)/libedgetune.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -Isrc -Itools -Itests -o $@ $< $(ZOO_OBJS) $(BUILD)/libedgetune.a $(LDLIBS_ALL) $(WRAP_$*) $(PORT_EXE_LDFLAGS)
 
@@ -120,6 +122,9 @@ install: lib cli
 
 clean:
 	rm -rf $(BUILD)
+
+# The firmware example: static model, static arenas, no heap (issue 7).
+include ports/firmware-example/example.mk
 
 # ---------------------------------------------------------------------------
 # Ports: cross builds, tests under qemu-user, sizes and llvm-mca estimates.

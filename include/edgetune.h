@@ -140,6 +140,24 @@ const char *et_model_error(const et_model *m);
 et_status et_model_load_buffer(const void *buf, size_t len, et_model **out,
                                char *err, size_t err_len);
 
+/* Load an .etm without the heap or a file system, e.g. from a const array in
+ * flash (`edgetune export-c`). Every table of the model (the model itself,
+ * nodes, value ids, names, labels, metadata, the planner's tables) is placed
+ * in mem; weights stay in buf when it is 4-byte aligned on a little-endian
+ * host, else they are copied into mem. buf and mem must outlive the model.
+ * The file is checked exactly as et_model_load_buffer checks it (same status,
+ * same message). *needed (if given) is set to the exact bytes, including up
+ * to ET_ALIGN - 1 so that any mem address works; mem NULL only asks for it
+ * (the bytes are checked, the graph is validated by the loading call). A
+ * too small mem gives ET_ERR_ARENA_TOO_SMALL. Nothing here allocates.
+ * Such a model is read-only: et_model_set_param and et_model_set_metadata give
+ * ET_ERR_STATE; fold, clone, new_head and training read it and make heap
+ * models. et_model_plan and et_session_prepare use its tables in mem instead
+ * of the heap. et_model_free does nothing: once its sessions are done, mem
+ * and buf are the caller's again. */
+et_status et_model_load_static(const void *buf, size_t len, void *mem, size_t mem_bytes,
+                               et_model **out, size_t *needed, char *err, size_t err_len);
+
 /* Load an .etm file (memory-mapped where available, weights zero-copy). */
 et_status et_model_load_file(const char *path, et_model **out,
                              char *err, size_t err_len);
@@ -459,6 +477,12 @@ et_status et_trainer_step(et_trainer *t, const float *x, const void *targets, fl
 /* Forward only, in evaluation mode (running BN statistics, no dropout):
  * writes [batch][classes] outputs and, if targets given, the loss. */
 et_status et_trainer_eval(et_trainer *t, const float *x, const void *targets, float *out, float *loss);
+
+/* The logits the loss saw in the last et_trainer_step or
+ * et_trainer_step_features (train mode), or computed by the last
+ * et_trainer_eval: count = batch x classes floats, copied to out. For
+ * training metrics (accuracy) without a second forward pass. */
+et_status et_trainer_logits(const et_trainer *t, float *out, size_t count);
 
 /* Learning rate of the last group and momentum (SGD/RMSprop momentum, Adam
  * beta1) for the next steps: what a schedule changes every step. The other

@@ -29,12 +29,15 @@ et_status et_model_fail(et_model *m, et_status st, const char *fmt, ...) {
 
 const char *et_model_error(const et_model *m) { return m ? m->err : "no model"; }
 
+void et_model_init(et_model *m) {
+    memset(m, 0, sizeof *m);
+    m->source_layout = ET_LAYOUT_NHWC;
+    for (size_t i = 0; i < ET_MAX_CHANNELS_META; i++) m->std[i] = 1.0f;
+}
+
 et_model *et_model_alloc(void) {
-    et_model *m = calloc(1, sizeof *m);
-    if (m) {
-        m->source_layout = ET_LAYOUT_NHWC;
-        for (size_t i = 0; i < ET_MAX_CHANNELS_META; i++) m->std[i] = 1.0f;
-    }
+    et_model *m = malloc(sizeof *m);
+    if (m) et_model_init(m);
     return m;
 }
 
@@ -79,7 +82,7 @@ et_status et_param_copy(et_param *p, const float *src, size_t count) {
 }
 
 void et_model_free(et_model *m) {
-    if (!m) return;
+    if (!m || m->in_caller_mem) return; /* the caller owns that memory */
     for (uint32_t i = 0; i < m->n_nodes && m->nodes; i++) {
         et_node *nd = &m->nodes[i];
         free(nd->name);
@@ -157,6 +160,9 @@ et_status et_model_metadata(const et_model *m, et_metadata *out) {
     return ET_OK;
 }
 
+/* Changing a table of a static model would mean freeing caller memory. */
+#define READ_ONLY "a model loaded with et_model_load_static is read-only (et_model_clone makes a heap copy)"
+
 static char *dup_str(const char *s) {
     size_t n = strlen(s) + 1;
     char *d = malloc(n);
@@ -166,6 +172,7 @@ static char *dup_str(const char *s) {
 
 et_status et_model_set_metadata(et_model *m, const et_metadata *md) {
     if (!m || !md) return ET_ERR_INVALID_ARG;
+    if (m->in_caller_mem) return et_model_fail(m, ET_ERR_STATE, "set_metadata: %s", READ_ONLY);
     if (md->norm_channels > ET_MAX_CHANNELS_META)
         return et_model_fail(m, ET_ERR_INVALID_ARG, "metadata: norm_channels %zu exceeds %d", md->norm_channels, ET_MAX_CHANNELS_META);
     if (md->label_count > ET_MAX_LABELS || (md->label_count && !md->labels))
@@ -289,6 +296,7 @@ et_status et_model_param(const et_model *m, size_t node, size_t slot, const floa
 
 et_status et_model_set_param(et_model *m, size_t node, size_t slot, const float *data, size_t count) {
     if (!m || (!data && count)) return ET_ERR_INVALID_ARG;
+    if (m->in_caller_mem) return et_model_fail(m, ET_ERR_STATE, "set_param: %s", READ_ONLY);
     if (node >= m->n_nodes || slot >= m->nodes[node].n_params)
         return et_model_fail(m, ET_ERR_NOT_FOUND, "node %zu has no parameter slot %zu", node, slot);
     et_node *nd = &m->nodes[node];

@@ -77,11 +77,19 @@ struct et_model {
     size_t map_len;
     void *file_copy;
 
+    /* et_model_load_static: every table above lives in caller memory, so the
+     * model is read-only and et_model_free leaves it alone. plan_work holds
+     * the planner's tables, so plan and prepare need no heap either. */
+    int in_caller_mem;
+    void *plan_work;
+
     char err[ET_ERR_LEN];
 };
 
 /* Allocation helpers (setup time only). */
 et_model *et_model_alloc(void);
+/* The field defaults of a fresh model (std 1, NHWC) on zeroed or any memory. */
+void et_model_init(et_model *m);
 et_status et_model_alloc_nodes(et_model *m, uint32_t n_nodes);
 /* Give node a copy of name (or a generated "<op>_<index>" when NULL). */
 et_status et_node_set_name(et_model *m, uint32_t i, const char *name);

@@ -25,6 +25,10 @@ size_t et_plan_bound(const et_buf *bufs, size_t n, uint32_t steps);
  * bufs[v] is meaningful only for roots. Returns ET_ERR_OVERFLOW on size overflow. */
 et_status et_plan_values(const et_model *m, const et_shape *shapes, et_buf *bufs, uint32_t *root);
 
+/* Bytes of the planner's per-value tables for nv values: what a model that
+ * must plan without the heap keeps in plan_work (see session.c). */
+size_t et_plan_work_bytes(uint32_t nv);
+
 static inline size_t et_align_up(size_t v) { return (v + (ET_ALIGN - 1)) & ~(size_t)(ET_ALIGN - 1); }
 
 #endif

@@ -49,9 +49,41 @@ typedef struct layout {
     uint32_t *root;
     const et_conv_impl **impl; /* n_nodes */
     size_t *pack_off;          /* n_nodes: offset in the weights region */
+    uint32_t *order;           /* placement scratch */
+    int borrowed;              /* the tables are the model's plan_work */
 } layout;
 
+size_t et_plan_work_bytes(uint32_t nv) {
+    return et_align_up(nv * sizeof(et_shape)) + et_align_up(nv * sizeof(et_buf)) + et_align_up(nv * sizeof(uint32_t)) +
+           et_align_up(nv * sizeof(et_conv_impl *)) + et_align_up(nv * sizeof(size_t)) + et_align_up(nv * sizeof(uint32_t));
+}
+
+/* The per-value tables: carved from the model's plan_work when it has one
+ * (static models plan without the heap), else one malloc each. */
+static int layout_tables(const et_model *m, layout *L, uint32_t nv) {
+    unsigned char *w = m->plan_work;
+    if (w) {
+        L->borrowed = 1;
+        L->shapes = (void *)w; w += et_align_up(nv * sizeof *L->shapes);
+        L->bufs = (void *)w; w += et_align_up(nv * sizeof *L->bufs);
+        L->root = (void *)w; w += et_align_up(nv * sizeof *L->root);
+        L->impl = (void *)w; w += et_align_up(nv * sizeof *L->impl);
+        L->pack_off = (void *)w; w += et_align_up(nv * sizeof *L->pack_off);
+        L->order = (void *)w;
+        return 1;
+    }
+    L->shapes = malloc(nv * sizeof *L->shapes);
+    L->bufs = malloc(nv * sizeof *L->bufs);
+    L->root = malloc(nv * sizeof *L->root);
+    L->impl = malloc(nv * sizeof *L->impl);
+    L->pack_off = malloc(nv * sizeof *L->pack_off);
+    L->order = malloc(nv * sizeof *L->order);
+    return L->shapes && L->bufs && L->root && L->impl && L->pack_off && L->order;
+}
+
 static void layout_free(layout *L) {
+    if (L->borrowed) return;
+    free(L->order);
     free(L->shapes);
     free(L->bufs);
     free(L->root);
@@ -122,14 +154,8 @@ static et_status layout_compute(const et_model *m, const et_config *cfg, const e
     L->k = et_kernels_for(opt ? (int)opt->isa : ET_ISA_AUTO, err, err_len);
     if (!L->k) return opt && (opt->isa <= ET_ISA_AUTO || opt->isa >= ET_ISA_COUNT) ? ET_ERR_INVALID_ARG : ET_ERR_UNSUPPORTED;
     uint32_t nv = m->n_nodes + 1;
-    L->shapes = malloc(nv * sizeof *L->shapes);
-    L->bufs = malloc(nv * sizeof *L->bufs);
-    L->root = malloc(nv * sizeof *L->root);
-    L->impl = malloc(nv * sizeof *L->impl);
-    L->pack_off = malloc(nv * sizeof *L->pack_off);
-    uint32_t *order = malloc(nv * sizeof *order);
     et_status st = ET_OK;
-    if (!L->shapes || !L->bufs || !L->root || !order || !L->impl || !L->pack_off)
+    if (!layout_tables(m, L, nv))
         st = et_fail(err, err_len, ET_ERR_NO_MEMORY, "out of memory while planning");
     if (st == ET_OK) st = et_graph_infer(m, n, h, w, L->shapes, err, err_len);
     if (st == ET_OK && et_plan_values(m, L->shapes, L->bufs, L->root) != ET_OK)
@@ -141,7 +167,7 @@ static et_status layout_compute(const et_model *m, const et_config *cfg, const e
         for (uint32_t v = 0; v < nv; v++) L->naive += L->bufs[v].bytes;
         L->naive += scratch;
         L->bound = et_plan_bound(L->bufs, nv, nv) + scratch;
-        L->pool = et_plan_place(L->bufs, nv, order) + scratch;
+        L->pool = et_plan_place(L->bufs, nv, L->order) + scratch;
         size_t slots = 0;
         for (uint32_t i = 0; i < m->n_nodes; i++)
             if (m->nodes[i].op == ET_OP_CONCAT) slots += m->nodes[i].n_in;
@@ -155,7 +181,6 @@ static et_status layout_compute(const et_model *m, const et_config *cfg, const e
             st = et_fail(err, err_len, ET_ERR_OVERFLOW, "arena size overflows");
         L->total = total;
     }
-    free(order);
     if (st != ET_OK) layout_free(L);
     return st;
 }

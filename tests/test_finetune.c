@@ -167,7 +167,7 @@ static void test_finetune_folders_learns(void) {
     int rc = sh("finetune '%s' -o '%s' --run-dir '%s' " COMMON " --epochs 6 --freeze-to 0", path("m3.etm"), path("out.etm"),
                 path("run1"), path("img"));
     CHECKF(rc == 0, "rc %d: %s%s", rc, out_buf, err_buf);
-    CHECK(has(out_buf, "epoch 6/6") && has(out_buf, "valid_loss") && has(out_buf, "accuracy"));
+    CHECK(has(out_buf, "epoch 6/6") && has(out_buf, "valid_loss") && has(out_buf, "accuracy") && has(out_buf, "train_acc "));
     double acc = last_accuracy(path("run1/run.jsonl"));
     CHECKF(acc >= 0.85, "final valid accuracy %g\n%s", acc, out_buf);
     /* the output is an inference model with the folder names as labels */
@@ -279,6 +279,95 @@ static void test_divergence_guard(void) {
     et_model_free(m);
 }
 
+/* Value of "key": in the last epoch line of a log (-1 if absent). */
+static double last_epoch_value(const char *log, const char *key) {
+    static char buf[1 << 20];
+    char want[64];
+    slurp(log, buf, sizeof buf);
+    snprintf(want, sizeof want, "\"%s\":", key);
+    const char *p = buf, *hit = NULL;
+    while ((p = strstr(p, "\"type\":\"epoch\"")) != NULL) hit = p++;
+    const char *v = hit ? strstr(hit, want) : NULL;
+    return v && (!strchr(hit, '\n') || v < strchr(hit, '\n')) ? atof(v + strlen(want)) : -1;
+}
+
+/* Samples whose label set picks bright channels: label vector of sample i
+ * is the 3 bits of (i % 7) + 1; y is a 0/1 float matrix [n][3]. */
+static int make_multi_npy(const char *xp, const char *yp, size_t n) {
+    float *x = malloc(n * 192 * sizeof *x), *y = malloc(n * 3 * sizeof *y);
+    unsigned seed = 21;
+    int ok = x && y;
+    for (size_t i = 0; ok && i < n; i++) {
+        unsigned bits = (unsigned)(i % 7) + 1;
+        for (size_t p = 0; p < 64; p++)
+            for (size_t c = 0; c < 3; c++)
+                x[(i * 64 + p) * 3 + c] = (float)((bits >> c & 1 ? 180 : 0) + t_rand(&seed) % 60) / 255.0f;
+        for (size_t c = 0; c < 3; c++) y[i * 3 + c] = (float)(bits >> c & 1);
+    }
+    size_t xd[4] = {n, 8, 8, 3}, yd[2] = {n, 3};
+    ok = ok && et_npy_write_file(xp, x, xd, 4) == ET_OK && et_npy_write_file(yp, y, yd, 2) == ET_OK;
+    free(x);
+    free(y);
+    return ok;
+}
+
+/* --multi-label on a 0/1 .npy matrix: BCE training learns the label sets,
+ * metrics are accuracy_multi and F1, train accuracy is printed too. */
+static void test_multi_label_npy(void) {
+    CHECK(tiny_model(3, 3, path("mm.etm")) && make_multi_npy(path("xm.npy"), path("ym.npy"), 56));
+    int rc = sh("finetune '%s' -o '%s' --run-dir '%s' --train-x '%s' --train-y '%s' --multi-label --valid-pct 0.25"
+                " --epochs 8 --batch-size 6 --lr 0.05 --seed 3 --freeze-to 0",
+                path("mm.etm"), path("om.etm"), path("rm"), path("xm.npy"), path("ym.npy"));
+    CHECKF(rc == 0, "rc %d: %s%s", rc, out_buf, err_buf);
+    CHECK(has(out_buf, "epoch 8/8") && has(out_buf, "accuracy_multi") && has(out_buf, "f1") && has(out_buf, "train_acc_multi"));
+    double acc = last_epoch_value(path("rm/run.jsonl"), "accuracy"), tacc = last_epoch_value(path("rm/run.jsonl"), "train_accuracy");
+    double f1 = last_epoch_value(path("rm/run.jsonl"), "f1");
+    CHECKF(acc >= 0.9 && f1 >= 0.85 && tacc >= 0.85 && tacc <= 1.0, "valid accuracy_multi %g, f1 %g, train %g\n%s", acc, f1, tacc, out_buf);
+    /* class ids cannot be multi-label; a 0/1 matrix is taken as multi-label even without the flag */
+    CHECK(make_npy(path("xi.npy"), path("yi.npy"), 24, 24, 3));
+    CHECK(sh("finetune '%s' -o '%s' --train-x '%s' --train-y '%s' --multi-label --epochs 1", path("mm.etm"), path("e.etm"),
+             path("xi.npy"), path("yi.npy")) != 0);
+    CHECKF(has(err_buf, "0/1 label matrix"), "%s", err_buf);
+    CHECK(sh("finetune '%s' -o '%s' --run-dir '%s' --train-x '%s' --train-y '%s' --epochs 1", path("mm.etm"), path("e.etm"),
+             path("rm2"), path("xm.npy"), path("ym.npy")) == 0 && has(out_buf, "accuracy_multi"));
+}
+
+/* --patience: the validation labels are the training labels rotated, so the
+ * valid loss is best after epoch 1 and worsens while the model learns. The
+ * run stops at epoch 1 + patience and keeps epoch 1: its model equals a
+ * one-epoch run with the same (constant) schedule, byte for byte. */
+static void test_patience_keeps_best_epoch(void) {
+    CHECK(make_npy(path("xp.npy"), path("yp.npy"), 24, 24, 3));
+    et_array y;
+    char err[256];
+    CHECK_OK(et_npy_read_file(path("yp.npy"), &y, err, sizeof err));
+    for (size_t i = 0; i < y.count; i++) y.data[i] = (float)(((int)y.data[i] + 1) % 3);
+    CHECK_OK(et_npy_write_file(path("yv.npy"), y.data, y.dims, y.ndim));
+    et_array_free(&y);
+    const char *opts = "--batch-size 6 --lr 0.05 --schedule constant --seed 3";
+    int rc = sh("finetune '%s' -o '%s' --run-dir '%s' --train-x '%s' --train-y '%s' --valid-x '%s' --valid-y '%s' --epochs 12"
+                " --patience 2 %s", path("m3.etm"), path("p.etm"), path("rp"), path("xp.npy"), path("yp.npy"), path("xp.npy"),
+                path("yv.npy"), opts);
+    CHECKF(rc == 0, "rc %d: %s%s", rc, out_buf, err_buf);
+    CHECKF(has(out_buf, "early stopping: no improvement for 2 epoch(s); keeping epoch 1"), "%s", out_buf);
+    CHECK(has(out_buf, "epoch 3/12") && !has(out_buf, "epoch 4/12"));
+    /* the log agrees: 3 epoch lines, the smallest valid loss in the first */
+    static char log[1 << 20];
+    slurp(path("rp/run.jsonl"), log, sizeof log);
+    double vl[4];
+    size_t n = 0;
+    for (const char *p = log; (p = strstr(p, "\"type\":\"epoch\"")) != NULL && n < 4; p++) {
+        const char *v = strstr(p, "\"valid_loss\":");
+        CHECK(v);
+        vl[n++] = atof(v + 13);
+    }
+    CHECKF(n == 3 && vl[0] < vl[1] && vl[0] < vl[2], "%zu epoch lines", n);
+    rc = sh("finetune '%s' -o '%s' --run-dir '%s' --train-x '%s' --train-y '%s' --valid-x '%s' --valid-y '%s' --epochs 1 %s",
+            path("m3.etm"), path("p1.etm"), path("rp1"), path("xp.npy"), path("yp.npy"), path("xp.npy"), path("yv.npy"), opts);
+    CHECKF(rc == 0, "rc %d: %s%s", rc, out_buf, err_buf);
+    CHECK(same_file(path("p.etm"), path("p1.etm")));
+}
+
 static void test_data_errors_name_the_file(void) {
     /* missing folder */
     CHECK(sh("finetune '%s' -o '%s' --train '%s'", path("m3.etm"), path("e.etm"), path("nope")) == 1);
@@ -351,6 +440,8 @@ int main(void) {
     RUN(test_feature_cache_same_model);
     RUN(test_idx_and_npy);
     RUN(test_divergence_guard);
+    RUN(test_multi_label_npy);
+    RUN(test_patience_keeps_best_epoch);
     RUN(test_data_errors_name_the_file);
     RUN(test_options);
     RUN(test_xml_checker);

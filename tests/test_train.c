@@ -595,6 +595,48 @@ static void test_parity_rmsprop(void) {
     run_parity("parity_rmsprop", c);
 }
 
+/* et_trainer_logits gives what the loss saw in the step (before a trailing
+ * softmax): with a negligible lr and no batchnorm, the eval forward gives the same
+ * values (softmax of them), however the trainer planned its buffers. */
+static void test_logits_of_last_step(void) {
+    et_builder *b;
+    CHECK_OK(et_builder_new(3, 8, 8, &b));
+    float w[4 * 27], bias[4], fw[3 * 4], fb[3];
+    t_fill(w, 4 * 27, 3); t_fill(bias, 4, 4); t_fill(fw, 12, 5); t_fill(fb, 3, 6);
+    et_conv2d_desc cd = {4, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, et_act_relu()};
+    int v, g, f, sm;
+    CHECK_OK(et_builder_conv2d(b, "conv", 0, &cd, w, bias, &v));
+    CHECK_OK(et_builder_global_avgpool(b, "gap", v, &g));
+    CHECK_OK(et_builder_linear(b, "fc", g, 3, fw, fb, et_act_none(), &f));
+    CHECK_OK(et_builder_softmax(b, "prob", f, &sm));
+    CHECK_OK(et_builder_output(b, sm));
+    et_model *m = NULL;
+    CHECK_OK(et_builder_finish(b, &m));
+    et_builder_free(b);
+    et_train_config c = sgd_cfg(1e-30f, 4); /* too small to change a weight */
+    trainer_box tb;
+    et_status st = open_trainer(m, &c, &tb);
+    CHECKF(st == ET_OK, "%s: %s", et_status_str(st), et_model_error(m));
+    float x[4 * 8 * 8 * 3], lg[12], prob[12], loss;
+    int32_t y[4] = {0, 1, 2, 1};
+    t_fill(x, sizeof x / 4, 9);
+    CHECK_OK(et_trainer_step(tb.t, x, y, &loss));
+    CHECK_OK(et_trainer_logits(tb.t, lg, 12));
+    CHECK_ST(et_trainer_logits(tb.t, lg, 11), ET_ERR_SHAPE);
+    CHECK_OK(et_trainer_eval(tb.t, x, NULL, prob, NULL));
+    double want_loss = 0;
+    for (int i = 0; i < 4; i++) {
+        double mx = lg[i * 3], sum = 0;
+        for (int k = 1; k < 3; k++) if (lg[i * 3 + k] > mx) mx = lg[i * 3 + k];
+        for (int k = 0; k < 3; k++) sum += exp(lg[i * 3 + k] - mx);
+        for (int k = 0; k < 3; k++) CHECKF(fabs(exp(lg[i * 3 + k] - mx) / sum - prob[i * 3 + k]) < 1e-5, "item %d class %d", i, k);
+        want_loss += -(lg[i * 3 + y[i]] - mx - log(sum)) / 4;
+    }
+    CHECKF(fabs(want_loss - loss) < 1e-5, "loss %g, from the logits %g", (double)loss, want_loss);
+    free(tb.arena);
+    et_model_free(m);
+}
+
 int main(void) {
     RUN(test_whole_network_gradient);
     RUN(test_frozen_untouched_and_discriminative_lr);
@@ -604,6 +646,7 @@ int main(void) {
     RUN(test_state_resume_bit_identical);
     RUN(test_feature_cache_equivalent);
     RUN(test_cheap_modes);
+    RUN(test_logits_of_last_step);
     RUN(test_group_cuts);
     RUN(test_parity_sgd_momentum);
     RUN(test_parity_sgd_nesterov);

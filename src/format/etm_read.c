@@ -11,7 +11,9 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include "arena.h"
 #include "model.h"
+#include "plan.h"
 #include "format/crc32.h"
 #include "format/etm.h"
 
@@ -23,6 +25,8 @@ typedef struct rd {
     size_t err_len;
     size_t off[5], size[5];   /* by section type 1..4 */
     int present[5];
+    et_arena *ar;             /* where the model's tables go */
+    const unsigned char *blob;/* host floats of the BLOB: in the file or a copy */
 } rd;
 
 #define RFAIL(r, st, ...) et_fail((r)->err, (r)->err_len, st, __VA_ARGS__)
@@ -135,28 +139,52 @@ static et_status check_table(rd *r, uint32_t n) {
     return ET_OK;
 }
 
-/* ------------------------------------------------------------ contents */
+/* ------------------------------------------------------------ contents
+ * Every table the model keeps comes from r->ar (heap, caller memory, or a
+ * count of bytes only). When counting, the allocations are NULL: the same
+ * checks run in the same order, and nothing is stored. */
+
+/* n bytes for a table; *p stays NULL only when the arena just counts. */
+static et_status rd_alloc(rd *r, size_t n, size_t align, void **p) {
+    *p = et_arena_alloc(r->ar, n, align);
+    if (*p || r->ar->kind == ET_ARENA_COUNT) return ET_OK;
+    if (r->ar->kind == ET_ARENA_BUMP)
+        return RFAIL(r, ET_ERR_ARENA_TOO_SMALL, "caller memory too small for a %zu-byte table", n);
+    return RFAIL(r, ET_ERR_NO_MEMORY, "out of memory for a %zu-byte table", n);
+}
+
+enum { STR_ALLOW_EMPTY = 1, STR_EMPTY_IS_NULL = 2 };
 
 /* Copy the string whose reference (u32 offset, u32 length into STRINGS) is at
  * file byte ref. what names it in messages. */
-static et_status read_str(rd *r, size_t ref, const char *what, uint32_t max_len, int allow_empty, char **out) {
+static et_status read_str(rd *r, size_t ref, const char *what, uint32_t max_len, int flags, char **out) {
     uint32_t so = et_le_u32(r->b + ref), sl = et_le_u32(r->b + ref + 4);
+    *out = NULL;
     if (!fits(so, sl, r->size[ET_ETM_SEC_STRINGS]))
         return RFAIL(r, ET_ERR_FORMAT, "byte %zu: %s: string at offset %u, length %u runs past the end of the STRINGS section (%zu bytes)",
                      ref, what, so, sl, r->size[ET_ETM_SEC_STRINGS]);
     if (sl > max_len)
         return RFAIL(r, ET_ERR_FORMAT, "byte %zu: %s: string of %u bytes is longer than the limit %u", ref, what, sl, max_len);
-    if (!sl && !allow_empty) return RFAIL(r, ET_ERR_FORMAT, "byte %zu: %s: empty string", ref, what);
+    if (!sl && !(flags & STR_ALLOW_EMPTY)) return RFAIL(r, ET_ERR_FORMAT, "byte %zu: %s: empty string", ref, what);
     if (!sl && so) return RFAIL(r, ET_ERR_FORMAT, "byte %zu: %s: empty string must have offset 0, not %u", ref, what, so);
     const unsigned char *s = r->b + r->off[ET_ETM_SEC_STRINGS] + so;
     if (memchr(s, 0, sl))
         return RFAIL(r, ET_ERR_FORMAT, "byte %zu: %s: string contains a NUL byte", r->off[ET_ETM_SEC_STRINGS] + so, what);
-    char *c = malloc((size_t)sl + 1);
-    if (!c) return RFAIL(r, ET_ERR_NO_MEMORY, "out of memory");
+    if (!sl && (flags & STR_EMPTY_IS_NULL)) return ET_OK;
+    void *c;
+    et_status st = rd_alloc(r, (size_t)sl + 1, 1, &c);
+    if (st != ET_OK || !c) return st;
     memcpy(c, s, sl);
-    c[sl] = 0;
     *out = c;
     return ET_OK;
+}
+
+/* A string read_str accepted, copied for messages (counting keeps no copy). */
+static void local_str(const rd *r, size_t ref, char *dst, size_t cap) {
+    uint32_t so = et_le_u32(r->b + ref), sl = et_le_u32(r->b + ref + 4);
+    size_t n = sl < cap - 1 ? sl : cap - 1;
+    memcpy(dst, r->b + r->off[ET_ETM_SEC_STRINGS] + so, n);
+    dst[n] = 0;
 }
 
 static et_status parse_meta(rd *r, et_model *m) {
@@ -188,26 +216,23 @@ static et_status parse_meta(rd *r, et_model *m) {
     }
     et_status st = ET_OK;
     if (nl) {
-        m->labels = calloc(nl, sizeof *m->labels);
-        if (!m->labels) return RFAIL(r, ET_ERR_NO_MEMORY, "out of memory for %u labels", nl);
+        void *tab;
+        if ((st = rd_alloc(r, (size_t)nl * sizeof *m->labels, _Alignof(char *), &tab)) != ET_OK) return st;
+        m->labels = tab;
         m->n_labels = nl;
         for (uint32_t i = 0; i < nl && st == ET_OK; i++) {
-            char what[32];
+            char what[32], *counted;
             snprintf(what, sizeof what, "label %u", i);
-            st = read_str(r, mo + ET_ETM_META_FIXED + (size_t)i * ET_ETM_STRREF_SIZE, what, ET_ETM_MAX_LABEL_LEN, 1, &m->labels[i]);
+            st = read_str(r, mo + ET_ETM_META_FIXED + (size_t)i * ET_ETM_STRREF_SIZE, what, ET_ETM_MAX_LABEL_LEN,
+                          STR_ALLOW_EMPTY, m->labels ? &m->labels[i] : &counted);
         }
         if (st != ET_OK) return st;
     }
-    st = read_str(r, mo + ET_ETM_M_SOURCE, "source", ET_ETM_MAX_SOURCE_LEN, 1, &m->source);
-    if (st == ET_OK && !m->source[0]) {
-        free(m->source); /* no source is NULL in memory */
-        m->source = NULL;
-    }
-    return st;
+    /* no source is NULL in memory */
+    return read_str(r, mo + ET_ETM_M_SOURCE, "source", ET_ETM_MAX_SOURCE_LEN, STR_ALLOW_EMPTY | STR_EMPTY_IS_NULL, &m->source);
 }
 
-static et_status parse_node(rd *r, et_model *m, uint32_t i, size_t *posp, size_t end) {
-    et_node *nd = &m->nodes[i];
+static et_status parse_node(rd *r, et_model *m, et_node *nd, uint32_t i, size_t *posp, size_t end) {
     size_t pos = *posp;
     const unsigned char *p = r->b + pos;
     if (!fits(pos, ET_ETM_NODE_FIXED, end))
@@ -219,11 +244,11 @@ static et_status parse_node(rd *r, et_model *m, uint32_t i, size_t *posp, size_t
     if (act >= ET_ACT_COUNT)
         return RFAIL(r, ET_ERR_FORMAT, "byte %zu: node %u: unknown activation kind %u", pos + ET_ETM_N_ACT, i, act);
     nd->op = (et_op)op;
-    char what[40];
+    char what[40], nm[ET_MAX_NAME + 1];
     snprintf(what, sizeof what, "node %u name", i);
     et_status st = read_str(r, pos + ET_ETM_N_NAME, what, ET_MAX_NAME, 0, &nd->name);
     if (st != ET_OK) return st;
-    const char *nm = nd->name;
+    local_str(r, pos + ET_ETM_N_NAME, nm, sizeof nm);
     nd->act.kind = (et_act_kind)act;
     nd->act.a = et_le_f32(p + ET_ETM_N_ACT_A);
     nd->act.b = et_le_f32(p + ET_ETM_N_ACT_B);
@@ -256,8 +281,9 @@ static et_status parse_node(rd *r, et_model *m, uint32_t i, size_t *posp, size_t
         return RFAIL(r, ET_ERR_FORMAT, "byte %zu: node %u '%s': %u inputs and %u params run past the end of the GRAPH section (byte %zu)",
                      pos, i, nm, n_in, n_par, end);
     if (n_in) {
-        nd->in = malloc((size_t)n_in * sizeof *nd->in);
-        if (!nd->in) return RFAIL(r, ET_ERR_NO_MEMORY, "out of memory");
+        void *ids;
+        if ((st = rd_alloc(r, (size_t)n_in * sizeof *nd->in, _Alignof(uint32_t), &ids)) != ET_OK) return st;
+        nd->in = ids;
     }
     nd->n_in = n_in;
     for (uint32_t k = 0; k < n_in; k++, pos += 4) {
@@ -268,9 +294,9 @@ static et_status parse_node(rd *r, et_model *m, uint32_t i, size_t *posp, size_t
         if (v > i)
             return RFAIL(r, ET_ERR_FORMAT, "byte %zu: node %u '%s': input %u refers to value %u, %s (cycle or forward reference)",
                          pos, i, nm, k, v, v == i + 1 ? "its own output" : "a later value");
-        nd->in[k] = v;
+        if (nd->in) nd->in[k] = v;
     }
-    const size_t blob_off = r->off[ET_ETM_SEC_BLOB], blob_size = r->size[ET_ETM_SEC_BLOB];
+    const size_t blob_size = r->size[ET_ETM_SEC_BLOB];
     nd->n_params = n_par;
     for (uint32_t k = 0; k < n_par; k++, pos += ET_ETM_PARAM_REC) {
         uint64_t cnt = et_le_u64(r->b + pos), off = et_le_u64(r->b + pos + 8);
@@ -293,8 +319,8 @@ static et_status parse_node(rd *r, et_model *m, uint32_t i, size_t *posp, size_t
         if (end_off > blob_size)
             return RFAIL(r, ET_ERR_FORMAT, "byte %zu: node %u '%s': param %u (bytes %llu..%zu of BLOB) lies outside the BLOB section (%zu bytes)",
                          pos + 8, i, nm, k, (unsigned long long)off, end_off, blob_size);
-        /* 4-aligned: the caller of parse_graph made sure of that, or copied */
-        nd->params[k].data = (const float *)(const void *)(r->b + blob_off + (size_t)off);
+        /* 4-aligned host floats: load_into made sure of that, or copied */
+        nd->params[k].data = (const float *)(const void *)(r->blob + (size_t)off);
         nd->params[k].count = (size_t)cnt;
         nd->params[k].owned = 0;
     }
@@ -329,21 +355,27 @@ static et_status parse_graph(rd *r, et_model *m) {
     if ((size_t)nn * ET_ETM_NODE_FIXED > end - pos - (size_t)no * 4u)
         return RFAIL(r, ET_ERR_FORMAT, "byte %zu: GRAPH node count %u needs at least %zu bytes of records, the section has %zu left",
                      go + ET_ETM_G_NODES, nn, (size_t)nn * ET_ETM_NODE_FIXED, end - pos - (size_t)no * 4u);
-    et_status st = et_model_alloc_nodes(m, nn);
-    if (st != ET_OK) return RFAIL(r, st, "%s", m->err);
-    if (no) {
-        m->outputs = malloc((size_t)no * sizeof *m->outputs);
-        if (!m->outputs) return RFAIL(r, ET_ERR_NO_MEMORY, "out of memory");
-    }
+    void *nodes, *shapes, *outs = NULL;
+    et_status st = rd_alloc(r, (size_t)(nn ? nn : 1) * sizeof(et_node), _Alignof(et_node), &nodes);
+    if (st == ET_OK) st = rd_alloc(r, ((size_t)nn + 1) * sizeof(et_shape), _Alignof(et_shape), &shapes);
+    if (st == ET_OK && no) st = rd_alloc(r, (size_t)no * sizeof *m->outputs, _Alignof(uint32_t), &outs);
+    if (st != ET_OK) return st;
+    m->nodes = nodes;
+    m->shapes = shapes;
+    m->n_nodes = nn;
+    m->outputs = outs;
     m->n_outputs = no;
     for (uint32_t k = 0; k < no; k++, pos += 4) {
         uint32_t v = et_le_u32(r->b + pos);
         if (v > nn)
             return RFAIL(r, ET_ERR_FORMAT, "byte %zu: output %u is value %u, out of range (the graph has values 0..%u)", pos, k, v, nn);
-        m->outputs[k] = v;
+        if (m->outputs) m->outputs[k] = v;
     }
-    for (uint32_t i = 0; i < nn; i++)
-        if ((st = parse_node(r, m, i, &pos, end)) != ET_OK) return st;
+    et_node counted; /* the one record a counting pass fills, node after node */
+    for (uint32_t i = 0; i < nn; i++) {
+        memset(&counted, 0, sizeof counted);
+        if ((st = parse_node(r, m, m->nodes ? &m->nodes[i] : &counted, i, &pos, end)) != ET_OK) return st;
+    }
     if (pos != end)
         return RFAIL(r, ET_ERR_FORMAT, "byte %zu: %zu unexpected bytes after the last node of the GRAPH section", pos, end - pos);
     return ET_OK;
@@ -351,66 +383,92 @@ static et_status parse_graph(rd *r, et_model *m) {
 
 /* ------------------------------------------------------------ loading */
 
-/* Parse b[0..len). The storage (map or copy) belongs to the load from here
- * on: it is kept by the model or released on failure. */
+/* Build the model from a checked header and table, its tables from r->ar.
+ * Counting: m is the caller's scratch model and is not validated (the graph
+ * needs its tables). On failure a heap model is freed, *out stays NULL. */
+static et_status load_into(rd *r, et_model *scratch, et_model **out) {
+    et_arena *ar = r->ar;
+    void *mp;
+    et_status st = rd_alloc(r, sizeof(et_model), _Alignof(et_model), &mp);
+    if (st != ET_OK) return st;
+    et_model *m = mp ? mp : scratch;
+    et_model_init(m);
+    m->in_caller_mem = ar->kind != ET_ARENA_HEAP;
+
+    const size_t blob_off = r->off[ET_ETM_SEC_BLOB], blob_size = r->size[ET_ETM_SEC_BLOB];
+    r->blob = r->b + blob_off;
+    if (!et_host_is_le() || (uintptr_t)r->blob % sizeof(float)) {
+        /* weights cannot be used in place: an aligned copy in host byte order */
+        void *copy;
+        if ((st = rd_alloc(r, blob_size, ET_ALIGN, &copy)) == ET_OK && copy) {
+            unsigned char *w = copy;
+            for (size_t i = 0; i < blob_size; i += 4) {
+                float f = et_le_f32(r->blob + i);
+                memcpy(w + i, &f, 4);
+            }
+            r->blob = w;
+            if (ar->kind == ET_ARENA_HEAP) m->file_copy = copy;
+        }
+    }
+    if (st == ET_OK) st = parse_meta(r, m);
+    if (st == ET_OK) st = parse_graph(r, m);
+    if (st == ET_OK && ar->kind != ET_ARENA_HEAP) {
+        /* plan and prepare then need no heap either */
+        void *work;
+        if ((st = rd_alloc(r, et_plan_work_bytes(m->n_nodes + 1), ET_ALIGN, &work)) == ET_OK) m->plan_work = work;
+    }
+    if (st == ET_OK && ar->kind != ET_ARENA_COUNT && (st = et_model_validate(m)) != ET_OK)
+        et_fail(r->err, r->err_len, st, "%s", m->err);
+    if (st != ET_OK) {
+        if (ar->kind == ET_ARENA_HEAP) et_model_free(m);
+        return st;
+    }
+    m->err[0] = 0;
+    if (r->err && r->err_len) r->err[0] = 0;
+    if (out) *out = mp ? m : NULL;
+    return ET_OK;
+}
+
+static void rd_init(rd *r, const unsigned char *b, size_t len, char *err, size_t err_len) {
+    memset(r, 0, sizeof *r);
+    r->b = b;
+    r->len = len;
+    r->err = err;
+    r->err_len = err_len;
+}
+
+/* Parse b[0..len) onto the heap. The storage (map or copy) belongs to the
+ * load from here on: it is kept by the model or released on failure. */
 static et_status load_common(const unsigned char *b, size_t len, void *map_base, size_t map_len,
                              void *copy, et_model **out, char *err, size_t err_len) {
     rd r;
-    memset(&r, 0, sizeof r);
-    r.b = b;
-    r.len = len;
-    r.err = err;
-    r.err_len = err_len;
+    rd_init(&r, b, len, err, err_len);
+    et_arena heap;
+    et_arena_heap(&heap);
+    r.ar = &heap;
     uint32_t n_sec = 0;
+    et_model *m = NULL;
     et_status st = check_header(&r, &n_sec);
     if (st == ET_OK) st = check_table(&r, n_sec);
-    et_model *m = st == ET_OK ? et_model_alloc() : NULL;
-    if (st == ET_OK && !m) st = RFAIL(&r, ET_ERR_NO_MEMORY, "out of memory");
-    if (!m) {
+    if (st == ET_OK) st = load_into(&r, NULL, &m);
+    if (st != ET_OK) {
         if (map_base) munmap(map_base, map_len);
         free(copy);
         return st;
     }
+    if (m->file_copy && map_base) {
+        /* the weights were copied: nothing points into the mapping any more */
+        munmap(map_base, map_len);
+        map_base = NULL;
+        map_len = 0;
+    }
+    if (copy) {
+        /* a whole-file copy (read instead of mapped) is aligned: weights point into it */
+        if (m->file_copy) free(copy);
+        else m->file_copy = copy;
+    }
     m->map_base = map_base;
     m->map_len = map_len;
-    m->file_copy = copy;
-
-    const int le = et_host_is_le();
-    if (!copy && (!le || (uintptr_t)(b + r.off[ET_ETM_SEC_BLOB]) % sizeof(float))) {
-        /* weights cannot be used in place: work on an aligned private copy */
-        size_t cap = (len + ET_ALIGN - 1) / ET_ALIGN * ET_ALIGN;
-        copy = aligned_alloc(ET_ALIGN, cap);
-        if (!copy) {
-            et_model_free(m);
-            return RFAIL(&r, ET_ERR_NO_MEMORY, "out of memory for a %zu-byte copy of the model", len);
-        }
-        memcpy(copy, b, len);
-        m->file_copy = copy;
-        if (m->map_base) {
-            munmap(m->map_base, m->map_len);
-            m->map_base = NULL;
-            m->map_len = 0;
-        }
-        r.b = copy;
-    }
-    if (!le) {
-        /* the copy is ours: turn the BLOB's little-endian floats into host floats */
-        unsigned char *w = (unsigned char *)copy + r.off[ET_ETM_SEC_BLOB];
-        for (size_t i = 0; i < r.size[ET_ETM_SEC_BLOB]; i += 4) {
-            float f = et_le_f32(w + i);
-            memcpy(w + i, &f, 4);
-        }
-    }
-
-    st = parse_meta(&r, m);
-    if (st == ET_OK) st = parse_graph(&r, m);
-    if (st == ET_OK && (st = et_model_validate(m)) != ET_OK) et_fail(err, err_len, st, "%s", m->err);
-    if (st != ET_OK) {
-        et_model_free(m);
-        return st;
-    }
-    m->err[0] = 0;
-    if (err && err_len) err[0] = 0;
     *out = m;
     return ET_OK;
 }
@@ -420,6 +478,39 @@ et_status et_model_load_buffer(const void *buf, size_t len, et_model **out, char
     if (!out || (!buf && len)) return et_fail(err, err_len, ET_ERR_INVALID_ARG, "load: NULL %s", out ? "buffer" : "output pointer");
     static const unsigned char empty[1] = {0};
     return load_common(buf ? buf : empty, len, NULL, 0, NULL, out, err, err_len);
+}
+
+et_status et_model_load_static(const void *buf, size_t len, void *mem, size_t mem_bytes, et_model **out,
+                               size_t *needed, char *err, size_t err_len) {
+    if (out) *out = NULL;
+    if (needed) *needed = 0;
+    if (!buf && len) return et_fail(err, err_len, ET_ERR_INVALID_ARG, "load_static: NULL buffer");
+    if (mem ? !out : !needed)
+        return et_fail(err, err_len, ET_ERR_INVALID_ARG, "load_static: NULL %s", mem ? "output pointer" : "needed (mem NULL asks for the size)");
+    static const unsigned char empty[1] = {0};
+    rd r;
+    rd_init(&r, buf ? buf : empty, len, err, err_len);
+    uint32_t n_sec = 0;
+    et_status st = check_header(&r, &n_sec);
+    if (st == ET_OK) st = check_table(&r, n_sec);
+    if (st != ET_OK) return st;
+    /* a first pass only counts: the exact size is known before mem is touched */
+    et_arena count;
+    et_arena_count(&count);
+    r.ar = &count;
+    et_model scratch;
+    if ((st = load_into(&r, &scratch, NULL)) != ET_OK) return st;
+    if (count.overflow) return et_fail(err, err_len, ET_ERR_OVERFLOW, "load_static: the model's size overflows size_t");
+    size_t need;
+    if (!et_add_ok(count.used, ET_ALIGN - 1, &need)) return et_fail(err, err_len, ET_ERR_OVERFLOW, "load_static: the model's size overflows size_t");
+    if (needed) *needed = need;
+    if (!mem) return ET_OK;
+    et_arena bump;
+    et_arena_bump(&bump, mem, mem_bytes);
+    if (bump.cap < count.used)
+        return et_fail(err, err_len, ET_ERR_ARENA_TOO_SMALL, "load_static: %zu bytes of memory are too small: %zu needed", mem_bytes, need);
+    r.ar = &bump;
+    return load_into(&r, NULL, out);
 }
 
 et_status et_model_load_file(const char *path, et_model **out, char *err, size_t err_len) {

@@ -25,8 +25,9 @@ typedef struct layout {
 } layout;
 
 /* The save API takes a const model but records its error message on it, as
- * every other call does. Models are always heap objects from et_model_alloc,
- * so writing through the cast is defined. */
+ * every other call does. Models are heap objects from et_model_alloc or
+ * live in writable caller memory (static loads), so writing through the cast
+ * is defined. */
 #if defined(__GNUC__)
 __attribute__((format(printf, 3, 4)))
 #endif

@@ -159,7 +159,8 @@ static et_status plan_buffers(const et_model *m, tplan *P) {
             MK[i].first = i + 1; MK[i].last = BSTEP(i);
         }
     }
-    widen(&B[P->root[P->logits]], L);
+    /* kept to the end so et_trainer_logits can show what the loss saw */
+    widen(&B[P->root[P->logits]], end);
     for (uint32_t k = 0; k < m->n_outputs; k++) widen(&B[P->root[m->outputs[k]]], end);
     /* gradients: a value produced in the suffix, or a cut value read by a
      * suffix node that cannot skip its input gradient */

@@ -359,6 +359,15 @@ et_status et_trainer_eval(et_trainer *t, const float *x, const void *targets, fl
     return ET_OK;
 }
 
+et_status et_trainer_logits(const et_trainer *t, float *out, size_t count) {
+    if (!live(t) || !out) return ET_ERR_INVALID_ARG;
+    size_t want = et_shape_count(t->shapes[t->logits]);
+    if (count != want)
+        return et_fail(((et_trainer *)(uintptr_t)t)->err, sizeof t->err, ET_ERR_SHAPE, "logits: %zu floats given, the batch has %zu", count, want);
+    memcpy(out, t->data[t->logits], want * sizeof *out);
+    return ET_OK;
+}
+
 et_status et_trainer_set_lr(et_trainer *t, float lr, float momentum) {
     if (!live(t)) return ET_ERR_INVALID_ARG;
     if (!(lr >= 0.0f) || !isfinite(lr) || !(momentum >= 0.0f && momentum < 1.0f))

@@ -18,6 +18,8 @@ typedef struct ckpt_pos {
     uint64_t loss_count;
     double best_loss;        /* early stopping: best valid loss of the phase */
     uint32_t best_epoch, bad_epochs;
+    double acc_sum;          /* train accuracy over the epoch's done batches: right answers */
+    uint64_t acc_count;      /* and answers (samples, or samples x classes for multi-label) */
 } ckpt_pos;
 
 typedef struct ckpt_data {

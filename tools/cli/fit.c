@@ -194,6 +194,26 @@ done:
     return rc;
 }
 
+/* Train accuracy of one batch from the logits its step computed (train
+ * mode, as fastai's train metrics): top-1 for class ids, per-class
+ * sigmoid > threshold for multi-label, like fit_validate. */
+static void train_accuracy(const data_set *d, const float *lg, const void *tg, size_t bs, float threshold, ckpt_pos *pos) {
+    size_t K = d->classes;
+    for (size_t i = 0; i < bs; i++) {
+        const float *z = lg + i * K;
+        if (d->multi_label) {
+            const float *g = (const float *)tg + i * K;
+            for (size_t k = 0; k < K; k++) pos->acc_sum += (1.0 / (1.0 + exp(-(double)z[k])) > (double)threshold) == (g[k] > 0.5f);
+            pos->acc_count += K;
+        } else {
+            size_t best = 0;
+            for (size_t k = 1; k < K; k++) if (z[k] > z[best]) best = k;
+            pos->acc_sum += best == (size_t)((const int32_t *)tg)[i];
+            pos->acc_count++;
+        }
+    }
+}
+
 static void progress(int tty, size_t epoch, size_t n_epochs, size_t b, size_t nb, double loss, double acc,
                      double ips, double eta) {
     if (!tty) return;
@@ -246,10 +266,10 @@ int fit_run(fit_ctx *c, et_model **out) {
     int probs_out = et_model_node_info(c->base, et_model_node_count(c->base) - 1, &last) == ET_OK && last.op == ET_OP_SOFTMAX;
     int has_mom = o->optim == ET_OPTIM_ADAM || o->optim == ET_OPTIM_ADAMW || o->momentum > 0.0f;
 
-    float *x = malloc(bs * per * sizeof *x);
+    float *x = malloc(bs * per * sizeof *x), *lg = malloc(bs * K * sizeof *lg);
     void *tg = malloc(bs * (d->multi_label ? K * sizeof(float) : sizeof(int32_t)));
     size_t *perm = malloc(count * sizeof *perm);
-    if (!x || !tg || !perm) { free(x); free(tg); free(perm); return cli_error("out of memory for %zu-sample batches", bs); }
+    if (!x || !tg || !perm || !lg) { free(x); free(tg); free(perm); free(lg); return cli_error("out of memory for %zu-sample batches", bs); }
 
     ckpt_pos pos;
     memset(&pos, 0, sizeof pos);
@@ -307,6 +327,8 @@ int fit_run(fit_ctx *c, et_model **out) {
             pos.batch = 0;
             pos.loss_sum = 0;
             pos.loss_count = 0;
+            pos.acc_sum = 0;
+            pos.acc_count = 0;
             pos.best_loss = INFINITY;
             pos.best_epoch = 0;
             pos.bad_epochs = 0;
@@ -351,6 +373,7 @@ int fit_run(fit_ctx *c, et_model **out) {
                 diverged = 0;
                 pos.loss_sum += loss;
                 pos.loss_count++;
+                if (et_trainer_logits(t, lg, bs * K) == ET_OK) train_accuracy(d, lg, tg, bs, o->threshold, &pos);
                 pos.log_step++;
                 pos.batch = b + 1;
                 fprintf(c->log, "{\"type\":\"step\",\"step\":%llu,\"epoch\":%zu,\"phase\":%zu,\"batch\":%zu",
@@ -363,7 +386,8 @@ int fit_run(fit_ctx *c, et_model **out) {
                     shown = el;
                     size_t done = b + 1 - 0;
                     double ips = el > 0 ? (double)(done * bs) / el : 0;
-                    progress(tty, E + 1, total_epochs, b + 1, nb, pos.loss_sum / (double)pos.loss_count, NAN, ips,
+                    progress(tty, E + 1, total_epochs, b + 1, nb, pos.loss_sum / (double)pos.loss_count,
+                             pos.acc_count ? pos.acc_sum / (double)pos.acc_count : NAN, ips,
                              ips > 0 ? (double)((nb - b - 1) * bs) / ips : 0);
                 }
                 if (o->ckpt_every && pos.log_step % o->ckpt_every == 0 && b + 1 < nb)
@@ -376,11 +400,13 @@ int fit_run(fit_ctx *c, et_model **out) {
             }
             if (rc != CLI_OK) break;
             double train_loss = pos.loss_count ? pos.loss_sum / (double)pos.loss_count : NAN, el = now_s() - t0;
+            double train_acc = pos.acc_count ? pos.acc_sum / (double)pos.acc_count : NAN;
             fit_metrics mt = {NAN, NAN, NAN, NULL};
             if (d->valid) rc = fit_validate(t, d, d->valid, bs, o->threshold, d->multi_label ? 0.0f : o->label_smoothing, probs_out, &mt);
             if (rc != CLI_OK) break;
             if (tty) putchar('\n');
-            printf("epoch %zu/%zu  train_loss %.4f", E + 1, total_epochs, train_loss);
+            printf("epoch %zu/%zu  train_loss %.4f  %s %.4f", E + 1, total_epochs, train_loss,
+                   d->multi_label ? "train_acc_multi" : "train_acc", train_acc);
             if (d->valid) {
                 printf("  valid_loss %.4f  %s %.4f", mt.loss, d->multi_label ? "accuracy_multi" : "accuracy", mt.accuracy);
                 if (d->multi_label) printf("  f1 %.4f", mt.f1);
@@ -388,6 +414,7 @@ int fit_run(fit_ctx *c, et_model **out) {
             printf("  time %.1fs\n", el);
             fprintf(c->log, "{\"type\":\"epoch\",\"epoch\":%zu,\"phase\":%zu,\"step\":%llu", E + 1, p + 1, (unsigned long long)pos.log_step);
             jnum(c->log, "train_loss", train_loss);
+            jnum(c->log, "train_accuracy", train_acc);
             jnum(c->log, "valid_loss", mt.loss);
             jnum(c->log, "accuracy", mt.accuracy);
             if (d->multi_label) {
@@ -423,6 +450,8 @@ int fit_run(fit_ctx *c, et_model **out) {
             pos.batch = 0;
             pos.loss_sum = 0;
             pos.loss_count = 0;
+            pos.acc_sum = 0;
+            pos.acc_count = 0;
             rc = checkpoint(c, t, &pos, best, best_len);
         }
         if (rc == CLI_OK && best && et_trainer_state_load(t, best, best_len) != ET_OK)
@@ -445,7 +474,7 @@ int fit_run(fit_ctx *c, et_model **out) {
             pos.batch = 0;
         }
     }
-    free(x); free(tg); free(perm);
+    free(x); free(tg); free(perm); free(lg);
     if (rc != CLI_OK) { et_model_free(cur); return rc; }
     *out = cur;
     return CLI_OK;

@@ -17,6 +17,7 @@ int cmd_convert(int argc, char **argv);
 void cmd_convert_usage(FILE *f);
 int cmd_export_onnx(int argc, char **argv);
 void cmd_export_onnx_usage(FILE *f);
+int cmd_export_c(int argc, char **argv); void cmd_export_c_usage(FILE *f); /* tools/cli/cmd_export_c.c */
 
 int cmd_bench(int argc, char **argv); void cmd_bench_usage(FILE *f); /* tools/cli/cmd_bench.c */
 /* Fine-tuning (tools/cli/cmd_finetune.c, cmd_lr_find.c, cmd_plot.c) */
@@ -30,6 +31,7 @@ static const cli_cmd commands[] = {
     {"bench", cmd_bench, cmd_bench_usage, "per-layer and whole-network speed (ms, GFLOP/s, % of FMA peak)"},
     {"convert", cmd_convert, cmd_convert_usage, "convert an ONNX model to .etm (or --check it)"},
     {"export-onnx", cmd_export_onnx, cmd_export_onnx_usage, "write a model as ONNX (opset 13, NCHW)"},
+    {"export-c", cmd_export_c, cmd_export_c_usage, "write a model as a C array for firmware (et_model_load_static)"},
     {"finetune", cmd_finetune, cmd_finetune_usage, "fine-tune a model on image folders, IDX or .npy data"},
     {"lr-find", cmd_lr_find, cmd_lr_find_usage, "LR range test: suggested learning rates and a loss-vs-LR plot"},
     {"plot", cmd_plot, cmd_plot_usage, "SVG plots of a finetune log (loss, accuracy, LR, momentum)"},
@@ -39,7 +41,7 @@ static const cli_cmd commands[] = {
 
 static void usage(FILE *f) {
     fputs("usage: edgetune [--help] [--version] COMMAND [ARGS]\n\ncommands:\n", f);
-    for (size_t i = 0; i < N_COMMANDS; i++) fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].summary);
+    for (size_t i = 0; i < N_COMMANDS; i++) fprintf(f, "  %-11s %s\n", commands[i].name, commands[i].summary);
     fputs("\n'edgetune help COMMAND' or 'edgetune COMMAND --help' shows a command's options.\n"
           "Exit status: 0 ok, 1 runtime error, 2 usage error.\n", f);
 }
