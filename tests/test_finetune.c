@@ -277,6 +277,17 @@ static void test_divergence_guard(void) {
             for (size_t i = 0; i < n; i++) CHECK(isfinite(d[i]));
         }
     et_model_free(m);
+    /* the lowered rate is part of the checkpoint: a run stopped after the
+     * skipped step and resumed ends with the same weights */
+    const char *common = "--train-x '%s' --train-y '%s' --valid-pct 0 --epochs 2 --batch-size 4 --shuffle off --checkpoint-every 1";
+    char args[1024];
+    snprintf(args, sizeof args, common, path("xn.npy"), path("yn.npy"));
+    CHECK(sh("finetune '%s' -o '%s' --run-dir '%s' %s", path("m3.etm"), path("dw.etm"), path("rw"), args) == 0);
+    rc = sh("finetune '%s' -o '%s' --run-dir '%s' %s --stop-after-steps 3", path("m3.etm"), path("dx.etm"), path("rx"), args);
+    CHECKF(rc == 1 && has(err_buf, "step skipped"), "rc %d %s", rc, err_buf);
+    rc = sh("finetune '%s' -o '%s' --resume '%s' %s", path("m3.etm"), path("dx.etm"), path("rx/ckpt.etck"), args);
+    CHECKF(rc == 0, "rc %d %s", rc, err_buf);
+    CHECK(same_file(path("dw.etm"), path("dx.etm")));
 }
 
 /* Value of "key": in the last epoch line of a log (-1 if absent). */

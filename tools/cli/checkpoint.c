@@ -8,8 +8,9 @@
 #include "cli/cli.h"
 
 #define CKPT_MAGIC "ETFTCKPT"
-/* 2 added the train accuracy counters; version 1 files still resume (counters 0) */
-#define CKPT_VERSION 2u
+/* 2 added the train accuracy counters, 3 the divergence guard's state; older
+ * files still resume (counters 0, no lowered rate) */
+#define CKPT_VERSION 3u
 
 uint32_t ckpt_crc32(const void *buf, size_t len) {
     uint32_t table[256];
@@ -46,6 +47,7 @@ static void serialise(wbuf *b, const ckpt_data *d) {
     put_f64(b, d->pos.loss_sum); put_u64(b, d->pos.loss_count); put_f64(b, d->pos.best_loss);
     put_u64(b, d->pos.best_epoch); put_u64(b, d->pos.bad_epochs);
     put_f64(b, d->pos.acc_sum); put_u64(b, d->pos.acc_count);
+    put_f64(b, d->pos.lr_scale); put_u64(b, d->pos.diverged);
     put_u64(b, hl); put(b, d->hparams, hl);
     put_u64(b, d->state_len); put(b, d->state, d->state_len);
     put_u64(b, d->best ? d->best_len : 0); if (d->best) put(b, d->best, d->best_len);
@@ -130,12 +132,18 @@ static int read_one(const char *path, ckpt_data *d, char *why, size_t cap) {
     }
     rbuf r = {buf, len - 4, 8, 0};
     uint64_t ver = get_u64(&r);
-    if (ver != CKPT_VERSION && ver != 1) { snprintf(why, cap, "version %llu, this edgetune reads %u", (unsigned long long)ver, CKPT_VERSION); goto done; }
+    if (ver < 1 || ver > CKPT_VERSION) { snprintf(why, cap, "version %llu, this edgetune reads %u", (unsigned long long)ver, CKPT_VERSION); goto done; }
     d->pos.phase = (uint32_t)get_u64(&r); d->pos.epoch = (uint32_t)get_u64(&r); d->pos.batch = get_u64(&r);
     d->pos.log_step = get_u64(&r); d->pos.data_seed = get_u64(&r);
     d->pos.loss_sum = get_f64(&r); d->pos.loss_count = get_u64(&r); d->pos.best_loss = get_f64(&r);
     d->pos.best_epoch = (uint32_t)get_u64(&r); d->pos.bad_epochs = (uint32_t)get_u64(&r);
     if (ver >= 2) { d->pos.acc_sum = get_f64(&r); d->pos.acc_count = get_u64(&r); }
+    d->pos.lr_scale = 1.0;
+    if (ver >= 3) {
+        d->pos.lr_scale = get_f64(&r);
+        d->pos.diverged = (uint32_t)get_u64(&r);
+        if (!(d->pos.lr_scale > 0.0 && d->pos.lr_scale <= 1.0) || d->pos.diverged > 5) r.bad = 1;
+    }
     size_t n = (size_t)get_u64(&r);
     d->hparams = (char *)get_blob(&r, n, 1);
     d->state_len = (size_t)get_u64(&r);

@@ -20,6 +20,8 @@ typedef struct ckpt_pos {
     uint32_t best_epoch, bad_epochs;
     double acc_sum;          /* train accuracy over the epoch's done batches: right answers */
     uint64_t acc_count;      /* and answers (samples, or samples x classes for multi-label) */
+    double lr_scale;         /* divergence guard: the phase's learning-rate factor (1 = none) */
+    uint32_t diverged;       /* and its count of consecutive skipped steps */
 } ckpt_pos;
 
 typedef struct ckpt_data {

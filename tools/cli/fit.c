@@ -332,10 +332,13 @@ int fit_run(fit_ctx *c, et_model **out) {
             pos.best_loss = INFINITY;
             pos.best_epoch = 0;
             pos.bad_epochs = 0;
+            pos.lr_scale = 1.0;
+            pos.diverged = 0;
         }
         size_t end_epoch = P->first_epoch + P->epochs;
-        float lr_scale = 1.0f; /* lowered by the divergence guard */
-        int diverged = 0;
+        /* lowered by the divergence guard; checkpointed so a resume continues the same */
+        float lr_scale = (float)pos.lr_scale;
+        int diverged = (int)pos.diverged;
         uint64_t n_steps = (uint64_t)P->epochs * nb;
         while (rc == CLI_OK && pos.epoch < end_epoch) {
             size_t E = pos.epoch;
@@ -361,6 +364,8 @@ int fit_run(fit_ctx *c, et_model **out) {
                 if (st == ET_ERR_NUMERIC && ++diverged <= 5) {
                     /* divergence guard: the library changed nothing; go on with a 10x lower rate */
                     lr_scale *= 0.1f;
+                    pos.lr_scale = lr_scale;
+                    pos.diverged = (uint32_t)diverged;
                     fprintf(c->log, "{\"type\":\"diverged\",\"epoch\":%zu,\"batch\":%zu,\"lr_scale\":%g,\"why\":",
                             E + 1, b + 1, (double)lr_scale);
                     cli_json_str(c->log, et_trainer_error(t));
@@ -371,6 +376,7 @@ int fit_run(fit_ctx *c, et_model **out) {
                 }
                 if (st != ET_OK) { rc = cli_error("epoch %zu, batch %zu: %s", E + 1, b + 1, et_trainer_error(t)); break; }
                 diverged = 0;
+                pos.diverged = 0;
                 pos.loss_sum += loss;
                 pos.loss_count++;
                 if (et_trainer_logits(t, lg, bs * K) == ET_OK) train_accuracy(d, lg, tg, bs, o->threshold, &pos);
