@@ -761,9 +761,9 @@ et_status et_image_write_file(const char *path, const et_image *img, char *err, 
 
 /* ------------------------------------------------------------ class activation maps
  * Where a classifier looks for class k: a heat map over the last spatial
- * feature map F ([fh][fw][C], h*w > 1) that the class scores depend on.
- *   CAM (Zhou et al. 2016), for a global average pool -> linear head (views,
- *   flatten, reshape and dropout between them allowed, no activation on the
+ * feature map F ([fh][fw][C], fh * fw > 1) that the class scores depend on.
+ *   CAM (Zhou et al. 2016), for a global average pool -> linear head
+ *   (flatten, reshape or dropout between them allowed; no activation on the
  *   linear): map = sum_c W[k][c] * F[h][w][c], W the linear layer's weights.
  *   Grad-CAM (Selvaraju et al. 2017), for any head: map = ReLU(sum_c a_c *
  *   F[h][w][c]) with a_c the spatial mean of d score_k / d F[h][w][c],
@@ -837,7 +837,9 @@ void et_cam_color(float v, uint8_t rgb[3]);
 
 /* A new RGB image (release with et_image_free): img (1 or 3 channels) with
  * heat ([img->height][img->width] in [0, 1]) blended over it in jet colours,
- * (1 - alpha) * pixel + alpha * colour, alpha in [0, 1]. */
+ * (1 - alpha) * pixel + alpha * colour. ET_ERR_INVALID_ARG for NULL or
+ * empty arguments and alpha outside [0, 1], ET_ERR_UNSUPPORTED for other
+ * channel counts. */
 et_status et_cam_overlay(const et_image *img, const float *heat, float alpha, et_image *out);
 
 #ifdef __cplusplus

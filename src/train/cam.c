@@ -113,7 +113,7 @@ static et_status run_cam(const et_model *m, const et_cam_head *H, const float *x
     if (st != ET_OK) return et_fail(err, err_len, st, "cam: %s", et_model_error(m));
     size_t C = H->fshape.c, cells = H->fshape.h * H->fshape.w, count = cells * C, K = H->classes;
     a->arena = malloc(plan.total);
-    a->feat = malloc(2 * count * sizeof(float));
+    a->feat = calloc(2 * count, sizeof(float));
     a->logits = malloc(K * sizeof(float));
     a->raw = malloc(cells * sizeof(double));
     a->alpha = malloc(C * sizeof(double));
