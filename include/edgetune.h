@@ -884,6 +884,95 @@ const char *et_check_status_name(et_check_status s);
 et_status et_doctor_check(const et_model *m, const et_dataset *train, const et_dataset *valid,
                           const et_doctor_config *cfg, et_check_id id, et_check *out, char *err, size_t err_len);
 
+/* Write an image by the path's extension (any case): .ppm (P6; grey is
+ * replicated), .pgm (P5; 1-channel images only) or .png (libpng builds;
+ * ET_ERR_UNSUPPORTED naming the file otherwise). Other extensions give
+ * ET_ERR_INVALID_ARG. Written atomically; allocates while encoding. */
+et_status et_image_write_file(const char *path, const et_image *img, char *err, size_t err_len);
+
+/* ------------------------------------------------------------ class activation maps
+ * Where a classifier looks for class k: a heat map over the last spatial
+ * feature map F ([fh][fw][C], fh * fw > 1) that the class scores depend on.
+ *   CAM (Zhou et al. 2016), for a global average pool -> linear head
+ *   (flatten, reshape or dropout between them allowed; no activation on the
+ *   linear): map = sum_c W[k][c] * F[h][w][c], W the linear layer's weights.
+ *   Grad-CAM (Selvaraju et al. 2017), for any head: map = ReLU(sum_c a_c *
+ *   F[h][w][c]) with a_c the spatial mean of d score_k / d F[h][w][c],
+ *   computed by one backward pass.
+ * The score is the class logit (a trailing softmax is skipped). Maps are
+ * min-max normalised to [0, 1]; a constant map becomes all zeros and
+ * et_cam_result.constant says so. Batchnorm uses its running statistics and
+ * dropout is the identity, as at inference.
+ * These calls allocate (a training arena for one image, freed before they
+ * return): they are analysis tools, outside the allocation-free run and
+ * training paths. Errors go to err; like planning, they may also record
+ * one on the model, so do not call them on one model from two threads. */
+
+typedef enum et_cam_method {
+    ET_CAM_AUTO = 0,   /* CAM when the head allows it, else Grad-CAM */
+    ET_CAM_CAM,
+    ET_CAM_GRADCAM
+} et_cam_method;
+
+/* "auto", "cam", "grad-cam" <-> method; -1 when unknown ("gradcam" is accepted). */
+const char *et_cam_method_name(et_cam_method m);
+int et_cam_method_parse(const char *name);
+
+/* Zero-initialised means: the model's default input size, ET_CAM_AUTO. */
+typedef struct et_cam_options {
+    size_t height, width;     /* input size; 0: the model's default */
+    et_cam_method method;
+} et_cam_options;
+
+typedef struct et_cam_info {
+    size_t height, width;     /* map size: the feature map's spatial size */
+    size_t channels;          /* C of the feature map */
+    size_t classes;           /* class scores */
+    size_t feature_node;      /* node whose output is the feature map */
+    size_t linear_node;       /* CAM: the linear layer whose weights are used; (size_t)-1 for Grad-CAM */
+    et_cam_method method;     /* what opt->method resolves to (never AUTO) */
+} et_cam_info;
+
+/* Which feature map and method et_model_cam would use, and the map size to
+ * allocate. opt may be NULL. ET_ERR_UNSUPPORTED when the model has no
+ * spatial feature map, more than one output, an output that is not a class
+ * vector, or a head that does not allow the requested method. */
+et_status et_model_cam_info(const et_model *m, const et_cam_options *opt, et_cam_info *out,
+                            char *err, size_t err_len);
+
+typedef struct et_cam_result {
+    size_t class_id;          /* the class mapped */
+    size_t top_class;         /* the highest-scoring class */
+    float logit;              /* score of class_id */
+    float prob;               /* softmax of the logits at class_id */
+    et_cam_method method;     /* CAM or Grad-CAM */
+    size_t height, width;     /* map size */
+    int constant;             /* the raw map was constant: map is all zeros */
+} et_cam_result;
+
+/* The map of class_id (-1: the top class) for one preprocessed input x
+ * ([h][w][c] NHWC at opt's input size). map gets [height][width] floats
+ * (map_count must be at least that, see et_model_cam_info); res may be NULL.
+ * A class outside 0..classes-1 gives ET_ERR_INVALID_ARG; non-finite scores
+ * or maps ET_ERR_NUMERIC. */
+et_status et_model_cam(const et_model *m, const et_cam_options *opt, const float *x, int class_id,
+                       float *map, size_t map_count, et_cam_result *res, char *err, size_t err_len);
+
+/* Bilinear resize of a [fh][fw] map to [h][w] (align_corners=False, edges
+ * clamped, like et_dataset_batch's resize): the map over a whole image. */
+et_status et_cam_upsample(const float *map, size_t fh, size_t fw, float *out, size_t h, size_t w);
+
+/* Jet-like colour of v in [0, 1] (clamped; NaN as 0): dark blue, blue,
+ * cyan, yellow, red, dark red. */
+void et_cam_color(float v, uint8_t rgb[3]);
+
+/* A new RGB image (release with et_image_free): img (1 or 3 channels) with
+ * heat ([img->height][img->width] in [0, 1]) blended over it in jet colours,
+ * (1 - alpha) * pixel + alpha * colour. ET_ERR_INVALID_ARG for NULL or
+ * empty arguments and alpha outside [0, 1], ET_ERR_UNSUPPORTED for other
+ * channel counts. */
+et_status et_cam_overlay(const et_image *img, const float *heat, float alpha, et_image *out);
+
 #ifdef __cplusplus
 }
 #endif

@@ -153,6 +153,63 @@ static void test_whole_network_gradient(void) {
     et_model_free(m);
 }
 
+/* Flatten and reshape share their input's gradient buffer. conv -> flatten
+ * -> linear, plus conv -> reshape -> GAP -> linear, summed: the conv output
+ * gets gradient through a view and directly, and neither may wipe the
+ * other's. The conv weights' gradients against central differences. */
+static et_model *view_net(void) {
+    et_builder *b;
+    if (et_builder_new(2, 4, 4, &b) != ET_OK) return NULL;
+    float cw[4 * 9 * 2], cb[4], aw[3 * 64], bw[3 * 4];
+    t_fill(cw, 72, 41); t_fill(cb, 4, 42); t_fill(aw, 192, 43); t_fill(bw, 12, 44);
+    for (int i = 0; i < 192; i++) aw[i] *= 0.1f; /* both branches count: losing either shows */
+    for (int i = 0; i < 12; i++) bw[i] *= 4.0f;
+    et_conv2d_desc cd = {4, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, et_act_none()};
+    int c, f, la, r, g, lb, s, ok = 1;
+    ok &= et_builder_conv2d(b, "conv", 0, &cd, cw, cb, &c) == ET_OK;
+    ok &= et_builder_flatten(b, "flat", c, &f) == ET_OK;
+    ok &= et_builder_linear(b, "fa", f, 3, aw, NULL, et_act_none(), &la) == ET_OK;
+    ok &= et_builder_reshape(b, "re", c, 2, 8, 4, &r) == ET_OK;
+    ok &= et_builder_global_avgpool(b, "gap", r, &g) == ET_OK;
+    ok &= et_builder_linear(b, "fb", g, 3, bw, NULL, et_act_none(), &lb) == ET_OK;
+    ok &= et_builder_add(b, "sum", la, lb, et_act_none(), &s) == ET_OK;
+    et_model *m = NULL;
+    if (ok) et_builder_finish(b, &m);
+    et_builder_free(b);
+    return m;
+}
+
+static void test_gradient_through_views(void) {
+    et_model *m = view_net();
+    CHECK(m);
+    et_train_config c = sgd_cfg(1e-3f, 2);
+    float x[2 * 4 * 4 * 2];
+    int32_t y[2] = {2, 0};
+    t_fill(x, sizeof x / 4, 45);
+    trainer_box tb;
+    CHECK_OK(open_trainer(m, &c, &tb));
+    float loss;
+    CHECK_OK(et_trainer_step(tb.t, x, y, &loss));
+    et_model *after;
+    CHECK_OK(et_trainer_export(tb.t, &after));
+    for (size_t idx = 0; idx < 76; idx += 5) { /* conv weights and bias */
+        float w0, w1;
+        CHECK_OK(param_at(m, 0, idx, &w0, NULL));
+        CHECK_OK(param_at(after, 0, idx, &w1, NULL));
+        double g_step = ((double)w0 - (double)w1) / 1e-3, h = 1e-2;
+        et_model *mp, *mm;
+        CHECK_OK(perturbed(m, 0, idx, (float)h, &mp));
+        CHECK_OK(perturbed(m, 0, idx, (float)-h, &mm));
+        double g_fd = (eval_loss(mp, &c, x, y) - eval_loss(mm, &c, x, y)) / (2 * h);
+        et_model_free(mp);
+        et_model_free(mm);
+        CHECKF(fabs(g_fd - g_step) <= 5e-4 + 1e-2 * fabs(g_fd), "conv param %zu: backward %.6g, finite difference %.6g", idx, g_step, g_fd);
+    }
+    et_model_free(after);
+    free(tb.arena);
+    et_model_free(m);
+}
+
 static void test_frozen_untouched_and_discriminative_lr(void) {
     et_model *m = small_net(1, 5);
     CHECK(m);
@@ -639,6 +696,7 @@ static void test_logits_of_last_step(void) {
 
 int main(void) {
     RUN(test_whole_network_gradient);
+    RUN(test_gradient_through_views);
     RUN(test_frozen_untouched_and_discriminative_lr);
     RUN(test_exact_arena_and_canary);
     RUN(test_nonfinite_step_rejected);

@@ -45,6 +45,12 @@ et_status et_png_decode(const unsigned char *b, size_t len, const char *who, et_
                         char *err, size_t err_len);
 et_status et_jpeg_decode(const unsigned char *b, size_t len, const char *who, et_image *out,
                          char *err, size_t err_len);
+/* Encoders: a whole file in a new buffer (*buf, *len), named `who` in errors.
+ * img has 1 or 3 channels. */
+et_status et_pnm_encode(const et_image *img, int grey, unsigned char **buf, size_t *len, const char *who,
+                        char *err, size_t err_len);
+et_status et_png_encode(const et_image *img, unsigned char **buf, size_t *len, const char *who,
+                        char *err, size_t err_len);
 /* Whole-file read (regular files only), size checked against size_t. */
 et_status et_read_all(const char *path, unsigned char **buf, size_t *len, char *err, size_t err_len);
 /* Convert img in place to `channels` (1 or 3): grey is replicated, colour

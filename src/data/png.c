@@ -1,6 +1,6 @@
-/* PNG decoding through libpng's simplified API (built with ET_HAVE_PNG, set
- * by the Makefile when libpng is found). Without it the decoder reports
- * ET_ERR_UNSUPPORTED naming the file; nothing else here. */
+/* PNG decoding and encoding through libpng's simplified API (built with
+ * ET_HAVE_PNG, set by the Makefile when libpng is found). Without it both
+ * report ET_ERR_UNSUPPORTED naming the file; nothing else here. */
 #include <stdlib.h>
 #include <string.h>
 #include "data.h"
@@ -53,6 +53,34 @@ et_status et_png_decode(const unsigned char *b, size_t len, const char *who, et_
     return ET_OK;
 }
 
+et_status et_png_encode(const et_image *img, unsigned char **buf, size_t *len, const char *who,
+                        char *err, size_t err_len) {
+    *buf = NULL;
+    *len = 0;
+    png_image pi;
+    memset(&pi, 0, sizeof pi);
+    pi.version = PNG_IMAGE_VERSION;
+    pi.width = (png_uint_32)img->width;
+    pi.height = (png_uint_32)img->height;
+    pi.format = img->channels == 3 ? PNG_FORMAT_RGB : PNG_FORMAT_GRAY;
+    if ((size_t)pi.width != img->width || (size_t)pi.height != img->height || img->width > 0x7fffffffu / img->channels)
+        return et_fail(err, err_len, ET_ERR_OVERFLOW, "%s: %zu x %zu is too large for PNG", who, img->height, img->width);
+    /* the first call sizes the file, the second writes it; each frees its
+     * own libpng state, success or not */
+    png_alloc_size_t n = 0;
+    if (!png_image_write_to_memory(&pi, NULL, &n, 0, img->data, 0, NULL))
+        return et_fail(err, err_len, ET_ERR_IO, "%s: PNG encoding failed: %s", who, pi.message);
+    unsigned char *b = malloc(n ? n : 1);
+    if (!b) return et_fail(err, err_len, ET_ERR_NO_MEMORY, "%s: out of memory for %zu bytes", who, (size_t)n);
+    if (!png_image_write_to_memory(&pi, b, &n, 0, img->data, 0, NULL)) {
+        free(b);
+        return et_fail(err, err_len, ET_ERR_IO, "%s: PNG encoding failed: %s", who, pi.message);
+    }
+    *buf = b;
+    *len = n;
+    return ET_OK;
+}
+
 #else
 
 et_status et_png_decode(const unsigned char *b, size_t len, const char *who, et_image *out,
@@ -62,6 +90,15 @@ et_status et_png_decode(const unsigned char *b, size_t len, const char *who, et_
     memset(out, 0, sizeof *out);
     return et_fail(err, err_len, ET_ERR_UNSUPPORTED,
                    "%s: PNG support is not built in (install libpng-dev and rebuild)", who);
+}
+
+et_status et_png_encode(const et_image *img, unsigned char **buf, size_t *len, const char *who,
+                        char *err, size_t err_len) {
+    (void)img;
+    *buf = NULL;
+    *len = 0;
+    return et_fail(err, err_len, ET_ERR_UNSUPPORTED,
+                   "%s: PNG support is not built in (install libpng-dev and rebuild, or write .ppm)", who);
 }
 
 #endif

@@ -108,7 +108,7 @@ static void observe_backward(et_monitor *mon, uint32_t node) {
         mon->gsq_gen = t->batch_gen;
     }
     uint32_t v = node + 1;
-    if (t->grad[v] && t->grad_gen[v] == t->batch_gen && has_nonfinite(t->grad[v], et_shape_count(t->shapes[v])))
+    if (t->grad[v] && et_train_grad_fresh(t, v) && has_nonfinite(t->grad[v], et_shape_count(t->shapes[v])))
         trap(mon, node, 1);
     const tnode *tn = &t->nodes[node];
     for (uint32_t k = 0; k < ET_MAX_PARAMS; k++) {

@@ -18,12 +18,28 @@ static float *pg(const et_trainer *t, uint32_t i, uint32_t k) {
     return p >= 0 && t->params[p].trained ? t->params[p].g : NULL;
 }
 
+/* The value owning v's gradient buffer: trained flatten/reshape outputs
+ * share their input's, as the planner lays them out. The buffer's batch
+ * generation is kept on the owner, so that a view and its input (each
+ * written by other consumers) never zero each other's contributions. */
+static uint32_t grad_owner(const et_trainer *t, uint32_t v) {
+    while (v > 0 && t->nodes[v - 1].role == ROLE_SUFFIX &&
+           (t->m->nodes[v - 1].op == ET_OP_FLATTEN || t->m->nodes[v - 1].op == ET_OP_RESHAPE))
+        v = t->m->nodes[v - 1].in[0];
+    return v;
+}
+
+int et_train_grad_fresh(const et_trainer *t, uint32_t v) {
+    return t->grad[v] && t->grad_gen[grad_owner(t, v)] == t->batch_gen;
+}
+
 /* Gradient buffer of value v, zeroed on its first use in this batch. */
 static float *gradbuf(et_trainer *t, uint32_t v) {
     float *g = t->grad[v];
-    if (g && t->grad_gen[v] != t->batch_gen) {
+    uint32_t o = grad_owner(t, v);
+    if (g && t->grad_gen[o] != t->batch_gen) {
         memset(g, 0, et_shape_count(t->shapes[v]) * sizeof(float));
-        t->grad_gen[v] = t->batch_gen;
+        t->grad_gen[o] = t->batch_gen;
     }
     return g;
 }

@@ -56,7 +56,7 @@ struct et_trainer {
     et_shape *shapes;
     float **data;        /* forward value buffers */
     float **grad;        /* gradient buffers (NULL for values without one) */
-    uint64_t *grad_gen;  /* grad[v] is valid for the current batch when == batch_gen */
+    uint64_t *grad_gen;  /* per buffer owner: see et_train_grad_fresh */
     uint64_t batch_gen;
     const float **concat_ptrs;
     float **concat_grads;
@@ -89,11 +89,14 @@ void et_train_forward_prefix(et_trainer *t);
  * reuses the input's buffer once the first node has read it) as a training step does, leaving running
  * statistics and dropout draws as they were; then, when targets or dlogits
  * is given, backward from the loss on targets (or from dlogits) into zeroed
- * parameter gradients and value gradients (grad[v] valid while grad_gen[v]
- * == batch_gen). Takes no optimizer step. loss may be NULL. */
+ * parameter gradients and value gradients (grad[v] valid while
+ * et_train_grad_fresh(t, v)). Takes no optimizer step. loss may be NULL. */
 et_status et_train_probe_pass(et_trainer *t, const void *targets, const float *dlogits, double *loss);
 /* The same forward of input x and the loss on targets only: gradients are untouched. */
 et_status et_train_probe_loss(et_trainer *t, const float *x, const void *targets, double *loss);
+/* Does grad[v] hold v's gradient for the current batch? (Buffers are zeroed
+ * lazily on first use, so an untouched one holds stale data.) */
+int et_train_grad_fresh(const et_trainer *t, uint32_t v);
 /* Zero every trained parameter's gradient. */
 void et_train_zero_grads(et_trainer *t);
 /* Tests only: every trainer prepared afterwards scales the weight gradient

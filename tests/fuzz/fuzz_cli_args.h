@@ -55,7 +55,8 @@ static inline int clif_split(const unsigned char *d, size_t n, clif_argv *a) {
 /* The scratch files a fuzzed command line can name. Kept in memory and
  * rewritten before every run: a fuzzed --output may overwrite them. */
 typedef struct clif_file { const char *name; unsigned char *data; size_t len; } clif_file;
-typedef struct clif_fixtures { clif_file f[3]; } clif_fixtures;
+#define CLIF_FILES 4
+typedef struct clif_fixtures { clif_file f[CLIF_FILES]; } clif_fixtures;
 
 static inline unsigned char *clif_slurp(const char *path, size_t *len) {
     FILE *f = fopen(path, "rb");
@@ -73,8 +74,8 @@ static inline unsigned char *clif_slurp(const char *path, size_t *len) {
 }
 
 /* m.etm: conv 3x3 + relu + global pool + linear on 6x6x3 input with 3
- * labels; x.npy: one input; m.onnx: the same model as ONNX. Needs the
- * current directory to be the scratch folder. */
+ * labels; x.npy: one input; m.onnx: the same model as ONNX; x.ppm: a 6x6
+ * image (for cam). Needs the current directory to be the scratch folder. */
 static inline int clif_fixtures_make(clif_fixtures *fx) {
     float w[4 * 27], fw[12], fb[3] = {0.1f, -0.2f, 0.3f}, x[6 * 6 * 3];
     for (int i = 0; i < 108; i++) w[i] = (float)((i * 37) % 17 - 8) / 16.0f;
@@ -99,11 +100,14 @@ static inline int clif_fixtures_make(clif_fixtures *fx) {
     et_model_set_metadata(m, &md);
     size_t dims[4] = {1, 6, 6, 3};
     char err[256];
+    uint8_t px[6 * 6 * 3];
+    for (int i = 0; i < 108; i++) px[i] = (uint8_t)(x[i] * 255.0f);
+    et_image img = {6, 6, 3, px};
     ok = et_model_save_file(m, "m.etm") == ET_OK && et_npy_write_file("x.npy", x, dims, 4) == ET_OK &&
-         et_onnx_export_file(m, "m.onnx", err, sizeof err) == ET_OK;
+         et_onnx_export_file(m, "m.onnx", err, sizeof err) == ET_OK && et_image_write_file("x.ppm", &img, err, sizeof err) == ET_OK;
     et_model_free(m);
-    static const char *const names[3] = {"m.etm", "x.npy", "m.onnx"};
-    for (int i = 0; i < 3 && ok; i++) {
+    static const char *const names[CLIF_FILES] = {"m.etm", "x.npy", "m.onnx", "x.ppm"};
+    for (int i = 0; i < CLIF_FILES && ok; i++) {
         fx->f[i].name = names[i];
         ok = (fx->f[i].data = clif_slurp(names[i], &fx->f[i].len)) != NULL;
     }
@@ -112,7 +116,7 @@ static inline int clif_fixtures_make(clif_fixtures *fx) {
 
 /* Put the fixtures back as they were (plain writes: no fsync needed here). */
 static inline void clif_fixtures_restore(const clif_fixtures *fx) {
-    for (int i = 0; i < 3; i++) {
+    for (int i = 0; i < CLIF_FILES; i++) {
         if (!fx->f[i].data) continue;
         FILE *f = fopen(fx->f[i].name, "wb");
         if (!f) continue;
@@ -122,7 +126,7 @@ static inline void clif_fixtures_restore(const clif_fixtures *fx) {
 }
 
 static inline void clif_fixtures_free(clif_fixtures *fx) {
-    for (int i = 0; i < 3; i++) free(fx->f[i].data);
+    for (int i = 0; i < CLIF_FILES; i++) free(fx->f[i].data);
     memset(fx, 0, sizeof *fx);
 }
 

@@ -185,6 +185,7 @@ int main(void) {
     ok &= save_cli("convert_check", "convert\nm.onnx\n--check\n--input-shape\n1,3,6,6");
     ok &= save_cli("export", "export-onnx\nm.etm\ne.onnx");
     ok &= save_cli("help", "help\nrun");
+    ok &= save_cli("cam", "cam\nm.etm\nx.ppm\n-o\no.ppm\n--class\n1\n--alpha=0.3\n--map\nmap.npy\n--method\ngrad-cam");
     ok &= data_seeds();
     printf(ok ? "seeds written\n" : "seed generation FAILED\n");
     return ok ? 0 : 1;

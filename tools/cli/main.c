@@ -25,6 +25,7 @@ int cmd_finetune(int argc, char **argv); void cmd_finetune_usage(FILE *f);
 int cmd_lr_find(int argc, char **argv); void cmd_lr_find_usage(FILE *f);
 int cmd_plot(int argc, char **argv); void cmd_plot_usage(FILE *f);
 int cmd_doctor(int argc, char **argv); void cmd_doctor_usage(FILE *f); /* tools/cli/cmd_doctor.c */
+int cmd_cam(int argc, char **argv); void cmd_cam_usage(FILE *f); /* tools/cli/cmd_cam.c */
 static const cli_cmd commands[] = {
     {"info", cmd_info, cmd_info_usage, "show a model's layers, parameters, MACs and arena plan"},
     {"run", cmd_run, cmd_run_usage, "run a model on a .npy input and write the output .npy"},
@@ -36,6 +37,7 @@ static const cli_cmd commands[] = {
     {"lr-find", cmd_lr_find, cmd_lr_find_usage, "LR range test: suggested learning rates and a loss-vs-LR plot"},
     {"plot", cmd_plot, cmd_plot_usage, "SVG plots of a finetune log (loss, accuracy, LR, momentum)"},
     {"doctor", cmd_doctor, cmd_doctor_usage, "debugging checklist: initial loss, gradients, activations, LR, data"},
+    {"cam", cmd_cam, cmd_cam_usage, "class activation map of an image: where the model looks (CAM / Grad-CAM)"},
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
 
