@@ -338,6 +338,18 @@ static void test_run_wrong_shape(void) {
     CHECK(has(err_buf, "x2.npy"));
 }
 
+/* bench --train is a program, not a timed test: here only that every
+ * configuration runs and reports a rate (tiny size, few steps). */
+static void test_bench_train_configs(void) {
+    CHECK(sh("edgetune bench --train --size 32x32 --batch 2 --repeats 2 --json") == 0);
+    const char *cfgs[] = {"\"head\"", "\"last3\"", "\"all\"", "\"cached\""};
+    for (int k = 0; k < 4; k++) {
+        const char *at = strstr(out_buf, cfgs[k]), *ips = at ? strstr(at, "\"images_per_s\": ") : NULL;
+        CHECKF(ips && atof(ips + 17) > 0.0, "%s missing: %s", cfgs[k], out_buf);
+    }
+    CHECK(sh("edgetune bench --train --config nosuch") == 1 && has(err_buf, "cached"));
+}
+
 int main(void) {
     const char *b = getenv("ET_BUILD");
     if (b && *b) bin_dir = b;
@@ -355,6 +367,7 @@ int main(void) {
     RUN(test_run_top_with_labels);
     RUN(test_run_missing_input);
     RUN(test_run_wrong_shape);
+    RUN(test_bench_train_configs);
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     if (system(cmd) != 0) printf("could not remove %s\n", dir);

@@ -24,7 +24,7 @@ void cmd_bench_usage(FILE *f) {
           "  --repeats R   runs per median (default 50)\n"
           "  --isa L       force a kernel level (default: ET_ISA or the best)\n"
           "\n"
-          "       edgetune bench --train [--size HxW] [--batch N] [--repeats R] [--config head|last3|all] [--json]\n"
+          "       edgetune bench --train [--size HxW] [--batch N] [--repeats R] [--config head|last3|all|cached] [--json]\n"
           "\n"
           "Training speed: MobileNetV2-1.0 (tools/zoo, with BN, new 10-class head), SGD\n"
           "momentum 0.9, train-mode BN, 1 thread; median step time over R steps (default\n"
