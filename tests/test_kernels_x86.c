@@ -84,6 +84,11 @@ static int random_geom(unsigned *s, et_conv_geom *g, int kind) {
         g->ic = g->groups * (1 + t_rand(s) % 22);
         g->oc = g->groups * (1 + t_rand(s) % 22);
     }
+    if (kind == 4) { /* few input channels (first layers): the direct conv, wide rows for its tiles */
+        g->groups = 1; g->ic = 1 + t_rand(s) % 4; g->oc = 1 + t_rand(s) % 80;
+        g->iw = 1 + t_rand(s) % 60;
+        if (g->kh * g->kw == 1) g->kw = 3;
+    }
     if (kind == 3) { g->n = 1; g->ih = 1; g->iw = 1; g->kh = g->kw = 1; g->sh = g->sw = 1; g->pad_t = g->pad_l = 0; pad_b = pad_r = 0;
         g->ic = 1 + t_rand(s) % 300; g->oc = 1 + t_rand(s) % 300; g->groups = 1; } /* linear */
     g->oh = et_window_out(g->ih, g->kh, g->sh, g->dh, g->pad_t, pad_b, 0);
@@ -112,6 +117,7 @@ static void conv_cases(int kind, int cases) {
             et_act act = random_act(&s);
             et_f32_conv2d__ref(&g, x, w, use_bias ? b : NULL, act, y0);
             const et_conv_impl *ci = k->conv_select(&g);
+            CHECKF(kind != 4 || strstr(ci->name, "dconv"), "%s chosen for %zu input channels", ci->name, g.ic);
             CHECK(run_impl(ci, &g, x, w, use_bias ? b : NULL, act, y1, &s, 1));
             CHECK(run_impl(ci, &g, x, w, use_bias ? b : NULL, act, y2, &s, 3));
             size_t at = 0;
@@ -129,6 +135,7 @@ static void test_depthwise_random(void) { conv_cases(0, 300); }
 static void test_pointwise_random(void) { conv_cases(1, 300); }
 static void test_general_conv_random(void) { conv_cases(2, 200); }
 static void test_linear_random(void) { conv_cases(3, 60); }
+static void test_few_channel_conv_random(void) { conv_cases(4, 300); }
 
 static void test_elementwise(void) {
     for (size_t L = 0; L < N_LEVELS; L++) {
@@ -288,6 +295,7 @@ int main(void) {
     RUN(test_depthwise_random);
     RUN(test_general_conv_random);
     RUN(test_linear_random);
+    RUN(test_few_channel_conv_random);
     RUN(test_elementwise);
     RUN(test_pool_and_batchnorm);
     RUN(test_mobilenet_v2_per_isa);
