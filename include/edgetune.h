@@ -638,6 +638,7 @@ typedef struct et_monitor et_monitor;
 
 /* A monitor for t's layers and groups. */
 et_status et_monitor_new(const et_trainer *t, et_monitor **out);
+/* Detaches it from its trainer if attached: free it before the trainer's arena. */
 void et_monitor_free(et_monitor *mon);
 /* Attach mon (created for t) so every step/eval feeds it; NULL detaches. */
 et_status et_trainer_set_monitor(et_trainer *t, et_monitor *mon);
