@@ -278,18 +278,20 @@ et_status et_builder_finish(et_builder *b, et_model **out);
 /* ------------------------------------------------------------ sessions */
 
 /* Instruction-set level of the kernels a session uses. AUTO picks the
- * ET_ISA environment variable (generic|avx2|avx512) when set, else the best
- * level this CPU and build support. Forcing a level the CPU lacks gives
- * ET_ERR_UNSUPPORTED. */
+ * ET_ISA environment variable (generic|avx2|avx512|neon) when set, else the
+ * best level this CPU and build support. Forcing a level the CPU or build
+ * lacks gives ET_ERR_UNSUPPORTED. x86 levels are chosen at run time (CPUID);
+ * NEON exists when the library was built for ARM with NEON (the ports). */
 typedef enum et_isa {
     ET_ISA_AUTO = 0,
     ET_ISA_GENERIC,     /* the plain-C reference kernels */
     ET_ISA_AVX2,        /* x86-64 AVX2 + FMA */
     ET_ISA_AVX512,      /* x86-64 AVX-512 F/BW/DQ/VL */
+    ET_ISA_NEON,        /* ARM NEON: A64 on aarch64, NEON + VFPv4 on 32-bit ARM */
     ET_ISA_COUNT
 } et_isa;
 
-/* "generic", "avx2", "avx512" ("auto" for ET_ISA_AUTO). */
+/* "generic", "avx2", "avx512", "neon" ("auto" for ET_ISA_AUTO). */
 const char *et_isa_name(et_isa isa);
 /* The best level this CPU and build support (ignores ET_ISA). */
 et_isa et_isa_best(void);
@@ -368,7 +370,8 @@ et_status et_session_run_copy(et_session *s, const float *in, size_t in_count,
 
 const char *et_session_error(const et_session *s);
 
-/* Name of the kernel level the session runs ("generic", "avx2", "avx512"). */
+/* Name of the kernel table the session runs: "generic", "avx2", "avx512", or
+ * for ET_ISA_NEON the ISA it was built for, "neon64" (A64) or "neon32" (ARMv7). */
 const char *et_session_isa(const et_session *s);
 
 /* Run once, writing each node's wall time in seconds to node_seconds[i]

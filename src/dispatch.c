@@ -9,9 +9,15 @@
 #if defined(ET_HAVE_X86)
 #include "../arch/x86/x86.h"
 #endif
-#if (defined(__aarch64__) && defined(ET_HAVE_NEON64)) || \
-    (defined(__ARM_NEON) && !defined(__aarch64__) && defined(ET_HAVE_NEON32))
-#include "../arch/arm/arm.h" /* NEON tables, chosen at build time (issue 4) */
+/* NEON: one ISA per build, chosen by the port (issue 4); ET_ISA_NEON names it. */
+#if defined(__aarch64__) && defined(ET_HAVE_NEON64)
+#include "../arch/arm/arm.h"
+#define ET_NEON_KERNELS et_kernels__neon64
+#define ET_NEON_GRAD_KERNELS et_grad_kernels__neon64
+#elif defined(__ARM_NEON) && !defined(__aarch64__) && defined(ET_HAVE_NEON32)
+#include "../arch/arm/arm.h"
+#define ET_NEON_KERNELS et_kernels__neon32
+#define ET_NEON_GRAD_KERNELS et_grad_kernels__neon32
 #endif
 
 static size_t ref_zero(const et_conv_geom *g) { (void)g; return 0; }
@@ -51,6 +57,9 @@ static const et_kernels *table_of(et_isa isa) {
     case ET_ISA_AVX2: return et_x86_level() >= 2 ? et_kernels__avx2() : NULL;
     case ET_ISA_AVX512: return et_x86_level() >= 3 ? et_kernels__avx512() : NULL;
 #endif
+#if defined(ET_NEON_KERNELS)
+    case ET_ISA_NEON: return ET_NEON_KERNELS(); /* NEON is in every core the port targets */
+#endif
     default: return NULL;
     }
 }
@@ -62,20 +71,11 @@ et_isa et_isa_best(void) {
 }
 
 const char *et_isa_name(et_isa isa) {
-    static const char *const names[ET_ISA_COUNT] = {"auto", "generic", "avx2", "avx512"};
+    static const char *const names[ET_ISA_COUNT] = {"auto", "generic", "avx2", "avx512", "neon"};
     return (unsigned)isa < ET_ISA_COUNT ? names[isa] : "unknown";
 }
 
-const et_kernels *et_kernels_best(void) {
-    /* ARM: the port chose NEON at build time; there is no et_isa level for it yet. */
-#if defined(__aarch64__) && defined(ET_HAVE_NEON64)
-    return et_kernels__neon64();
-#elif defined(__ARM_NEON) && !defined(__aarch64__) && defined(ET_HAVE_NEON32)
-    return et_kernels__neon32();
-#else
-    return table_of(et_isa_best());
-#endif
-}
+const et_kernels *et_kernels_best(void) { return table_of(et_isa_best()); }
 
 const et_kernels *et_kernels_for(int isa, char *err, size_t err_len) {
     if (isa == ET_ISA_AUTO) {
@@ -85,7 +85,7 @@ const et_kernels *et_kernels_for(int isa, char *err, size_t err_len) {
         for (int i = ET_ISA_GENERIC; i < ET_ISA_COUNT; i++)
             if (strcmp(env, et_isa_name((et_isa)i)) == 0) { isa = i; break; }
         if (isa == ET_ISA_AUTO) {
-            et_fail(err, err_len, ET_ERR_UNSUPPORTED, "ET_ISA=%s: expected generic, avx2, avx512 or auto", env);
+            et_fail(err, err_len, ET_ERR_UNSUPPORTED, "ET_ISA=%s: expected generic, avx2, avx512, neon or auto", env);
             return NULL;
         }
     }
@@ -119,6 +119,9 @@ const et_grad_kernels *et_grad_kernels_of(const et_kernels *k) {
      * table_of, which checked the CPU, so no CPUID here (this runs per node) */
     if (k && k == et_kernels__avx2()) return et_grad_kernels__avx2();
     if (k && k == et_kernels__avx512()) return et_grad_kernels__avx512();
+#endif
+#if defined(ET_NEON_KERNELS)
+    if (k && k == ET_NEON_KERNELS()) return ET_NEON_GRAD_KERNELS();
 #endif
     (void)k;
     return &generic_grad;

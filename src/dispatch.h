@@ -97,9 +97,9 @@ typedef struct et_grad_kernels {
     size_t (*scratch_bytes)(const et_conv_geom *g);
 } et_grad_kernels;
 
-/* The backward table that goes with a forward table (same ISA); the
- * reference table for the generic table, for NULL and for any table without
- * SIMD backward kernels (NEON today). Never NULL. */
+/* The backward table that goes with a forward table (same ISA: avx2,
+ * avx512, neon64, neon32); the reference table for the generic table, for
+ * NULL and for any table without SIMD backward kernels. Never NULL. */
 const et_grad_kernels *et_grad_kernels_of(const et_kernels *k);
 /* The reference backward table (train/grad_ops.h kernels); always present. */
 const et_grad_kernels *et_grad_kernels_generic(void);

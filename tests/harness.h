@@ -1,6 +1,7 @@
 /* A tiny test harness: each tests/test_<module>.c is one program whose main
  * calls RUN() per test and returns t_summary(). A test fails at its first
- * failed CHECK; the summary line is "<file>: N passed, N failed". */
+ * failed CHECK; SKIP ends one this build or CPU cannot run. The summary line
+ * is "<file>: N passed, N failed", then ", N skipped" when any were. */
 #ifndef ET_TEST_HARNESS_H
 #define ET_TEST_HARNESS_H
 
@@ -8,7 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
-static int t_passed, t_failed, t_cur_failed;
+static int t_passed, t_failed, t_skipped, t_cur_failed, t_cur_skipped;
 
 static inline void t_report(const char *file, int line, const char *what) {
     if (!t_cur_failed) t_cur_failed = 1;
@@ -25,17 +26,24 @@ static inline void t_report(const char *file, int line, const char *what) {
     printf("    got %s, want %s\n", et_status_str(st_), et_status_str(want)); \
     t_report(__FILE__, __LINE__, #expr); return; } } while (0)
 
+/* Ends the current test as skipped, neither passed nor failed, saying why
+ * (a kernel level this build or CPU lacks): a skip must not read as a pass. */
+#define SKIP(...) do { printf("    skipped: "); printf(__VA_ARGS__); printf("\n"); \
+    t_cur_skipped = 1; return; } while (0)
+
 static inline void t_run(const char *name, void (*fn)(void)) {
-    t_cur_failed = 0;
+    t_cur_failed = t_cur_skipped = 0;
     fn();
-    if (t_cur_failed) t_failed++; else t_passed++;
-    printf("%s %s\n", t_cur_failed ? "FAIL" : "ok  ", name);
+    if (t_cur_failed) t_failed++; else if (t_cur_skipped) t_skipped++; else t_passed++;
+    printf("%s %s\n", t_cur_failed ? "FAIL" : t_cur_skipped ? "skip" : "ok  ", name);
     fflush(stdout);
 }
 #define RUN(fn) t_run(#fn, fn)
 
 static inline int t_summary(const char *file) {
-    printf("%s: %d passed, %d failed\n", file, t_passed, t_failed);
+    printf("%s: %d passed, %d failed", file, t_passed, t_failed);
+    if (t_skipped) printf(", %d skipped", t_skipped);
+    printf("\n");
     return t_failed ? 1 : 0;
 }
 

@@ -79,16 +79,20 @@ static void sweep(const char *isa, const et_kernels *k, void (*vexp)(size_t, con
 static void test_vmath_avx2(void) {
 #if defined(ET_HAVE_X86)
     const et_kernels *k = et_kernels_for(ET_ISA_AVX2, NULL, 0);
-    if (!k) { printf("    avx2 not supported here, skipped\n"); return; }
+    if (!k) SKIP("avx2 not supported by this CPU");
     sweep("avx2", k, et_f32_exp__avx2);
+#else
+    SKIP("not an x86 build");
 #endif
 }
 
 static void test_vmath_avx512(void) {
 #if defined(ET_HAVE_X86)
     const et_kernels *k = et_kernels_for(ET_ISA_AVX512, NULL, 0);
-    if (!k) { printf("    avx512 not supported here, skipped\n"); return; }
+    if (!k) SKIP("avx512 not supported by this CPU");
     sweep("avx512", k, et_f32_exp__avx512);
+#else
+    SKIP("not an x86 build");
 #endif
 }
 

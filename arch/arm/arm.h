@@ -18,7 +18,9 @@
     void et_f32_avgpool__##sfx(const et_pool_geom *g, const float *x, float *y);         \
     void et_f32_global_avgpool__##sfx(size_t n, size_t hw, size_t c, const float *x,     \
                                       float *y);                                         \
-    void et_f32_softmax__##sfx(size_t rows, size_t c, const float *x, float *y);
+    void et_f32_softmax__##sfx(size_t rows, size_t c, const float *x, float *y);         \
+    /* the backward (training) table, arch/arm/grad_table_tmpl.h */                      \
+    const et_grad_kernels *et_grad_kernels__##sfx(void);
 
 ET_ARM_DECLARE(neon64)
 ET_ARM_DECLARE(neon32)

@@ -38,6 +38,28 @@ static inline V v_div(V a, V b) {
 #endif
 }
 
+/* p[0..n) into the low lanes, zeros above; never touches p[n] or beyond,
+ * which is how channel tails stay inside their buffers (NEON has no masked
+ * loads). n >= 4 is one plain load. */
+static inline V v_loadn(const float *p, size_t n) {
+    if (n >= 4) return vld1q_f32(p);
+    const V z = vdupq_n_f32(0.0f);
+    switch (n) {
+    case 3: return vcombine_f32(vld1_f32(p), vset_lane_f32(p[2], vget_low_f32(z), 0));
+    case 2: return vcombine_f32(vld1_f32(p), vget_low_f32(z));
+    case 1: return vsetq_lane_f32(p[0], z, 0);
+    default: return z;
+    }
+}
+
+/* The low n lanes of v to p[0..n); n >= 4 is one plain store. */
+static inline void v_storen(float *p, size_t n, V v) {
+    if (n >= 4) { vst1q_f32(p, v); return; }
+    if (n >= 2) vst1_f32(p, vget_low_f32(v));
+    if (n == 3) vst1q_lane_f32(p + 2, v, 2);
+    if (n == 1) vst1q_lane_f32(p, v, 0);
+}
+
 /* Round to nearest integer (ties to even), for |x| < 2^22. */
 static inline V v_round(V x) {
 #if defined(__aarch64__)

@@ -12,7 +12,7 @@ int cmd_bench_train(int argc, char **argv); /* tools/cli/cmd_bench_train.c */
 
 void cmd_bench_usage(FILE *f) {
     fputs("usage: edgetune bench MODEL.etm [--threads N] [--json] [--size HxW] [--batch N]\n"
-          "                      [--repeats R] [--isa generic|avx2|avx512]\n"
+          "                      [--repeats R] [--isa generic|avx2|avx512|neon]\n"
           "\n"
           "Runs the model on random input and prints, per layer, the median time over\n"
           "R runs, GFLOP/s (2 flops per multiply-accumulate) and the percentage of this\n"
@@ -119,7 +119,7 @@ int cmd_bench(int argc, char **argv) {
             int found = 0;
             for (int k = ET_ISA_AUTO; o > 0 && k < ET_ISA_COUNT; k++)
                 if (strcmp(v, et_isa_name((et_isa)k)) == 0) { isa = (et_isa)k; found = 1; }
-            if (!found) return cli_usage_error("bench", cmd_bench_usage, "--isa wants generic, avx2, avx512 or auto");
+            if (!found) return cli_usage_error("bench", cmd_bench_usage, "--isa wants generic, avx2, avx512, neon or auto");
             continue;
         }
         if (a[0] == '-' && a[1]) return cli_usage_error("bench", cmd_bench_usage, "unknown option '%s'", a);
