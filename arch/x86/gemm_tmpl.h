@@ -11,11 +11,17 @@
 #if defined(ET_X86_AVX512)
 #define MR 8
 #define ROWS(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7)
+#define ROWS2(X, F) X(0, F) X(1, F) X(2, F) X(3, F) X(4, F) X(5, F) X(6, F) X(7, F)
+#define FULL_WIDE gemm_wide_7
+#define FULL_NARROW gemm_narrow_7
 #define GEMM_NAME "et_f32_gemm_8x32__avx512"
 #define IGEMM_NAME "et_f32_conv_im2col_8x32__avx512"
 #else
 #define MR 6
 #define ROWS(X) X(0) X(1) X(2) X(3) X(4) X(5)
+#define ROWS2(X, F) X(0, F) X(1, F) X(2, F) X(3, F) X(4, F) X(5, F)
+#define FULL_WIDE gemm_wide_5
+#define FULL_NARROW gemm_narrow_5
 #define GEMM_NAME "et_f32_gemm_6x16__avx2"
 #define IGEMM_NAME "et_f32_conv_im2col_6x16__avx2"
 #endif
@@ -28,13 +34,34 @@
 static size_t panel_floats(size_t k) { return (k + 1) * NR; }
 static size_t panels(size_t n) { return (n + NR - 1) / NR; }
 
-/* C[mr x nc] = act(bias + A B): A rows a[0..MR) (rows past mr repeat a valid
- * row and are not stored), K = kc, B one packed panel. Each output element is
- * bias then one FMA per k in order, whatever mr: the bit-identity contract. */
-static void gemm_wide(size_t mr, size_t kc, const float *const *a, const float *w, float *c, size_t ldc,
-                      size_t nc, et_act act) {
+/* Stores with the activation switched once per tile, not per vector (with
+ * small K a per-store switch shows): none, ReLU and clip (ReLU6) get their
+ * own blocks, the rest use v_act. STORE_ROW(i, F) stores row i through F. */
+#define ACT_NONE(x) (x)
+#define ACT_RELU(x) V_MAX(V_ZERO(), (x))
+#define ACT_CLIP(x) V_MIN(hi_, V_MAX(lo_, (x)))
+#define ACT_ANY(x) v_act((x), act)
+#define STORES_BY_ACT(STORE_ROW)                                                     \
+    if (act.kind == ET_ACT_NONE) {                                                   \
+        ROWS2(STORE_ROW, ACT_NONE)                                                   \
+    } else if (act.kind == ET_ACT_RELU) {                                            \
+        ROWS2(STORE_ROW, ACT_RELU)                                                   \
+    } else if (act.kind == ET_ACT_CLIP) {                                            \
+        V lo_ = V_SET1(act.a), hi_ = V_SET1(act.b);                                  \
+        ROWS2(STORE_ROW, ACT_CLIP)                                                   \
+    } else {                                                                         \
+        ROWS2(STORE_ROW, ACT_ANY)                                                    \
+    }
+
+/* C[R x nc] = act(bias + A B): A rows a[0..R), K = kc, B one packed panel.
+ * R is a compile-time constant in each instantiation below, so a tile of
+ * fewer rows (the last tile of a 7x7 layer's 49 rows) does only its own
+ * FMAs. Each output element is bias then one FMA per k in order, whatever
+ * R: the bit-identity contract. */
+static inline __attribute__((always_inline)) void gemm_wide_r(const size_t R, size_t kc, const float *const *a,
+                                                              const float *w, float *c, size_t ldc, size_t nc, et_act act) {
     V b0 = V_LOAD(w), b1 = V_LOAD(w + VW);
-#define DECL(i) const float *a##i = a[i]; V c##i##0 = b0, c##i##1 = b1;
+#define DECL(i) const float *a##i = a[i < R ? i : 0]; V c##i##0 = b0, c##i##1 = b1;
     ROWS(DECL)
 #undef DECL
     w += NR;
@@ -42,41 +69,67 @@ static void gemm_wide(size_t mr, size_t kc, const float *const *a, const float *
         b0 = V_LOAD(w);
         b1 = V_LOAD(w + VW);
         w += NR;
-#define STEP(i) { V x = V_SET1(a##i[k]); c##i##0 = V_FMA(x, b0, c##i##0); c##i##1 = V_FMA(x, b1, c##i##1); }
+#define STEP(i) if (i < R) { V x = V_SET1(a##i[k]); c##i##0 = V_FMA(x, b0, c##i##0); c##i##1 = V_FMA(x, b1, c##i##1); }
         ROWS(STEP)
 #undef STEP
     }
     if (nc == NR) {
-#define STORE(i) if (i < mr) { V_STORE(c + i * ldc, v_act(c##i##0, act)); V_STORE(c + i * ldc + VW, v_act(c##i##1, act)); }
-        ROWS(STORE)
-#undef STORE
+#define STORE_ROW(i, F) if (i < R) { V_STORE(c + i * ldc, F(c##i##0)); V_STORE(c + i * ldc + VW, F(c##i##1)); }
+        STORES_BY_ACT(STORE_ROW)
+#undef STORE_ROW
     } else {
         VM m0 = V_TAIL(nc > VW ? VW : nc), m1 = V_TAIL(nc > VW ? nc - VW : 0);
-#define STORE(i) if (i < mr) { V_STOREM(c + i * ldc, m0, v_act(c##i##0, act)); V_STOREM(c + i * ldc + VW, m1, v_act(c##i##1, act)); }
-        ROWS(STORE)
-#undef STORE
+#define STORE_ROW(i, F) if (i < R) { V_STOREM(c + i * ldc, m0, F(c##i##0)); V_STOREM(c + i * ldc + VW, m1, F(c##i##1)); }
+        STORES_BY_ACT(STORE_ROW)
+#undef STORE_ROW
     }
 }
 
-/* Same for a last panel of nc <= VW channels: half the FMAs of gemm_wide. */
-static void gemm_narrow(size_t mr, size_t kc, const float *const *a, const float *w, float *c, size_t ldc,
-                        size_t nc, et_act act) {
+/* Same for a last panel of nc <= VW channels: half the FMAs of the wide one. */
+static inline __attribute__((always_inline)) void gemm_narrow_r(const size_t R, size_t kc, const float *const *a,
+                                                                const float *w, float *c, size_t ldc, size_t nc, et_act act) {
     V b0 = V_LOAD(w);
-#define DECL(i) const float *a##i = a[i]; V c##i##0 = b0;
+#define DECL(i) const float *a##i = a[i < R ? i : 0]; V c##i##0 = b0;
     ROWS(DECL)
 #undef DECL
     w += NR;
     for (size_t k = 0; k < kc; k++) {
         b0 = V_LOAD(w);
         w += NR;
-#define STEP(i) c##i##0 = V_FMA(V_SET1(a##i[k]), b0, c##i##0);
+#define STEP(i) if (i < R) c##i##0 = V_FMA(V_SET1(a##i[k]), b0, c##i##0);
         ROWS(STEP)
 #undef STEP
     }
     VM m0 = V_TAIL(nc);
-#define STORE(i) if (i < mr) V_STOREM(c + i * ldc, m0, v_act(c##i##0, act));
-    ROWS(STORE)
-#undef STORE
+#define STORE_ROW(i, F) if (i < R) V_STOREM(c + i * ldc, m0, F(c##i##0));
+    STORES_BY_ACT(STORE_ROW)
+#undef STORE_ROW
+}
+
+typedef void (*gemm_fn)(size_t kc, const float *const *a, const float *w, float *c, size_t ldc, size_t nc, et_act act);
+#define GEMM_R(i)                                                                                              \
+    static void gemm_wide_##i(size_t kc, const float *const *a, const float *w, float *c, size_t ldc, size_t nc, \
+                              et_act act) { gemm_wide_r(i + 1, kc, a, w, c, ldc, nc, act); }                     \
+    static void gemm_narrow_##i(size_t kc, const float *const *a, const float *w, float *c, size_t ldc,          \
+                                size_t nc, et_act act) { gemm_narrow_r(i + 1, kc, a, w, c, ldc, nc, act); }
+ROWS(GEMM_R)
+#undef GEMM_R
+#define WIDE_ENTRY(i) gemm_wide_##i,
+#define NARROW_ENTRY(i) gemm_narrow_##i,
+static const gemm_fn gemm_wide_of[MR] = {ROWS(WIDE_ENTRY)}, gemm_narrow_of[MR] = {ROWS(NARROW_ENTRY)};
+#undef WIDE_ENTRY
+#undef NARROW_ENTRY
+
+/* The kernel for mr rows (1..MR) of a panel of nc columns: full tiles by a
+ * direct call (small-K layers feel an indirect one), partial ones by table. */
+static inline void gemm_tile(size_t mr, size_t kc, const float *const *a, const float *w, float *c, size_t ldc, size_t nc,
+                      et_act act) {
+    if (mr == MR) {
+        if (nc > VW) FULL_WIDE(kc, a, w, c, ldc, nc, act);
+        else FULL_NARROW(kc, a, w, c, ldc, nc, act);
+        return;
+    }
+    (nc <= VW ? gemm_narrow_of : gemm_wide_of)[mr - 1](kc, a, w, c, ldc, nc, act);
 }
 
 /* One row (GEMV, batch-1 linear): four panels at once so eight independent
@@ -109,7 +162,7 @@ static void gemv_panels(size_t np, size_t kc, const float *a, const float *w, si
         const float *row[MR];
         for (size_t i = 0; i < MR; i++) row[i] = a;
         size_t nc = ncols - p * NR < NR ? ncols - p * NR : NR;
-        (nc <= VW ? gemm_narrow : gemm_wide)(1, kc, row, w + p * pstride, c + p * NR, 0, nc, act);
+        gemm_tile(1, kc, row, w + p * pstride, c + p * NR, 0, nc, act);
     }
 }
 
@@ -208,7 +261,7 @@ static void gemm_run(const et_conv_args *a, size_t t0, size_t t1, void *scratch)
         }
         for (size_t p = p0; p < p1; p++) {
             size_t nc = ocg - p * NR < NR ? ocg - p * NR : NR;
-            (nc <= VW ? gemm_narrow : gemm_wide)(mr, K, rowp, wp + p * pf, c + p * NR, g->oc, nc, a->act);
+            gemm_tile(mr, K, rowp, wp + p * pf, c + p * NR, g->oc, nc, a->act);
         }
     }
 }
