@@ -15,6 +15,7 @@
 #define MAX_PANELS 12
 #define BINS 40
 #define MAX_GROUP_SERIES 4
+#define MAX_RECS 1024
 
 typedef struct mon_rec {
     double step;
@@ -105,8 +106,18 @@ int plot_monitor(const char *log, const char *dir, int *wrote) {
     char *line = NULL;
     size_t lcap = 0;
     int rc = 0;
+    /* long runs: keep every stride-th record, doubling the stride whenever
+     * MAX_RECS are held (the plots show at most 200 columns anyway) */
+    size_t seen = 0, stride = 1;
     while (rc == 0 && getline(&line, &lcap, f) > 0) {
         if (!strstr(line, "\"type\":\"monitor\"")) continue;
+        if (seen++ % stride != 0) continue;
+        if (n == MAX_RECS) {
+            for (size_t i = 0; i < n / 2; i++) recs[i] = recs[2 * i];
+            n /= 2;
+            stride *= 2;
+            if ((seen - 1) % stride != 0) continue;
+        }
         if (n == cap) {
             size_t nc = cap ? 2 * cap : 16;
             mon_rec *p = realloc(recs, nc * sizeof *p);
