@@ -263,6 +263,15 @@ $(ET_CODEC_STAMP):
 $(BUILD)/obj/src/data/png.o $(BUILD)/obj/src/data/jpeg.o: $(ET_CODEC_STAMP)
 # ---------------------------------------------------------------------------
 
+# ---- SLEEF (issue 3): `make ET_USE_SLEEF=1` takes exp/tanh (and so sigmoid,
+# SiLU) in the x86 kernels from SLEEF (Debian libsleef-dev) instead of ours.
+# Use its own BUILD directory: objects do not record the choice.
+ifeq ($(ET_USE_SLEEF),1)
+CFLAGS_ALL += -DET_USE_SLEEF=1 $(shell pkg-config --cflags sleef 2>/dev/null)
+LDLIBS_ALL += -lsleef
+endif
+# ---------------------------------------------------------------------------
+
 # ---- benchmarks (issue 3): programs, not timed tests --------------------------
 # `make bench` prints per-kernel GFLOP/s and % of the FMA peak it measures, then
 # `edgetune bench` on MobileNetV2-1.0@224 (1 and 2 threads).

@@ -97,6 +97,11 @@ static void test_vmath_avx512(void) {
 }
 
 int main(void) {
+#if defined(ET_USE_SLEEF)
+    printf("    exp/tanh from SLEEF (make ET_USE_SLEEF=1)\n");
+#else
+    printf("    exp/tanh from arch/x86/vmath.h\n");
+#endif
     RUN(test_vmath_avx2);
     RUN(test_vmath_avx512);
     return t_summary(__FILE__);

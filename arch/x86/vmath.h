@@ -8,6 +8,18 @@
 #include "edgetune.h"
 #include "simd.h"
 
+#if defined(ET_USE_SLEEF)
+/* make ET_USE_SLEEF=1: SLEEF's 1-ULP vector exp and tanh (libsleef-dev)
+ * replace ours; sigmoid and SiLU are built on that exp as below. */
+#include <sleef.h>
+#if VW == 16
+static inline V v_exp(V x) { return Sleef_expf16_u10avx512f(x); }
+static inline V v_tanh(V x) { return Sleef_tanhf16_u10avx512f(x); }
+#else
+static inline V v_exp(V x) { return Sleef_expf8_u10avx2(x); }
+static inline V v_tanh(V x) { return Sleef_tanhf8_u10avx2(x); }
+#endif
+#else
 /* exp(x): Cody-Waite reduction x = n ln2 + r, |r| <= ln2/2, degree-7 Taylor
  * (truncation 5e-9 relative), then 2^n applied in two halves so results in
  * the denormal range are rounded once, at the last multiply. */
@@ -61,6 +73,8 @@ static inline V v_tanh(V x) {
     V th = V_DIV(V_XOR(t, V_SET1(-0.0f)), V_ADD(t, V_SET1(2.0f)));
     return V_BLEND(V_UNORD(x), V_OR(th, sign), x);
 }
+
+#endif /* ET_USE_SLEEF */
 
 /* As the reference: 1/(1+e^-x) for x >= 0, e^x/(1+e^x) below, so exp never overflows. */
 static inline V v_sigmoid(V x) {
