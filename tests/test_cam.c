@@ -10,50 +10,9 @@
 #include <sys/wait.h>
 #include "edgetune.h"
 #include "harness.h"
+#include "cli_run.h"
 
-static char dir[64];
-static const char *bin_dir = "build";
-static const char *runner = "";
-static char out_buf[1 << 14], err_buf[1 << 14];
 static char err[512];
-
-static const char *path(const char *name) {
-    static char buf[8][192];
-    static int k;
-    k = (k + 1) % 8;
-    snprintf(buf[k], sizeof buf[k], "%s/%s", dir, name);
-    return buf[k];
-}
-
-static void slurp(const char *p, char *buf, size_t cap) {
-    buf[0] = '\0';
-    FILE *f = fopen(p, "rb");
-    if (!f) return;
-    size_t n = fread(buf, 1, cap - 1, f);
-    buf[n] = '\0';
-    fclose(f);
-}
-
-/* "<bin_dir>/edgetune <args>" with stdout/stderr captured; the exit status. */
-#if defined(__GNUC__)
-__attribute__((format(printf, 1, 2)))
-#endif
-static int et_cli(const char *fmt, ...) {
-    char args[1024], cmd[1600];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(args, sizeof args, fmt, ap);
-    va_end(ap);
-    snprintf(cmd, sizeof cmd, "%s%s'%s'/edgetune %s >'%s' 2>'%s' </dev/null", runner, *runner ? " " : "", bin_dir,
-             args, path("stdout.txt"), path("stderr.txt"));
-    int rc = system(cmd);
-    slurp(path("stdout.txt"), out_buf, sizeof out_buf);
-    slurp(path("stderr.txt"), err_buf, sizeof err_buf);
-    if (rc == -1 || !WIFEXITED(rc)) return -1;
-    return WEXITSTATUS(rc);
-}
-
-static int has(const char *hay, const char *needle) { return strstr(hay, needle) != NULL; }
 
 /* Min-max normalisation as the library documents it (constant -> zeros). */
 static void norm01(const double *raw, size_t n, float *out) {
@@ -491,12 +450,7 @@ static void test_cli_errors(void) {
 }
 
 int main(void) {
-    const char *b = getenv("ET_BUILD");
-    if (b && *b) bin_dir = b;
-    const char *r = getenv("ET_RUNNER");
-    if (r) runner = r;
-    strcpy(dir, "/tmp/et_cam_XXXXXX");
-    if (!mkdtemp(dir)) { perror("mkdtemp"); return 1; }
+    if (cli_setup("cam") != 0) return 1;
     RUN(test_cam_equals_hand_sum);
     RUN(test_constant_map);
     RUN(test_gradcam_without_gap);

@@ -10,52 +10,8 @@
 #include <unistd.h>
 #include "edgetune.h"
 #include "harness.h"
+#include "cli_run.h"
 
-static char dir[64];
-static const char *bin_dir = "build";
-/* ET_RUNNER prefixes each program (e.g. "qemu-aarch64" under make test-cross):
- * cross-built binaries cannot be exec'd directly on the build host. */
-static const char *runner = "";
-static char out_buf[1 << 16], err_buf[1 << 14];
-
-static const char *path(const char *name) {
-    static char buf[8][192];
-    static int k;
-    k = (k + 1) % 8;
-    snprintf(buf[k], sizeof buf[k], "%s/%s", dir, name);
-    return buf[k];
-}
-
-static void slurp(const char *p, char *buf, size_t cap) {
-    buf[0] = '\0';
-    FILE *f = fopen(p, "rb");
-    if (!f) return;
-    size_t n = fread(buf, 1, cap - 1, f);
-    buf[n] = '\0';
-    fclose(f);
-}
-
-/* Runs "<bin_dir>/<args...>" with stdout and stderr captured into out_buf
- * and err_buf; returns the exit status (-1 if it did not exit normally). */
-#if defined(__GNUC__)
-__attribute__((format(printf, 1, 2)))
-#endif
-static int sh(const char *fmt, ...) {
-    char args[1024], cmd[1600];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(args, sizeof args, fmt, ap);
-    va_end(ap);
-    snprintf(cmd, sizeof cmd, "%s%s'%s'/%s >'%s' 2>'%s' </dev/null", runner, *runner ? " " : "",
-             bin_dir, args, path("stdout.txt"), path("stderr.txt"));
-    int rc = system(cmd);
-    slurp(path("stdout.txt"), out_buf, sizeof out_buf);
-    slurp(path("stderr.txt"), err_buf, sizeof err_buf);
-    if (rc == -1 || !WIFEXITED(rc)) return -1;
-    return WEXITSTATUS(rc);
-}
-
-static int has(const char *hay, const char *needle) { return strstr(hay, needle) != NULL; }
 
 /* Runs a model file through the library: NHWC input of n x h x w, returns
  * the NHWC output (malloc'd) and its shape. */
@@ -351,12 +307,7 @@ static void test_bench_train_configs(void) {
 }
 
 int main(void) {
-    const char *b = getenv("ET_BUILD");
-    if (b && *b) bin_dir = b;
-    const char *r = getenv("ET_RUNNER");
-    if (r) runner = r;
-    strcpy(dir, "/tmp/et_cli_XXXXXX");
-    if (!mkdtemp(dir)) { perror("mkdtemp"); return 1; }
+    if (cli_setup("cli") != 0) return 1;
     RUN(test_help);
     RUN(test_usage_errors);
     RUN(test_mkmodel_and_info);
@@ -368,8 +319,6 @@ int main(void) {
     RUN(test_run_missing_input);
     RUN(test_run_wrong_shape);
     RUN(test_bench_train_configs);
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    if (system(cmd) != 0) printf("could not remove %s\n", dir);
+    cli_cleanup();
     return t_summary(__FILE__);
 }

@@ -11,6 +11,7 @@
 #include "train/trainer.h"
 #include "harness.h"
 #include "svg_check.h"
+#include "cli_run.h"
 
 #define BUNDLED "models/fmnist5_mbv2.etm"
 #define HOLDOUT "models/data/fmnist_holdout"
@@ -225,7 +226,6 @@ static et_dataset *tiny_data(const char *dir) {
     return ds;
 }
 
-static char tmpdir[64];
 
 static void tiny_config(et_doctor_config *dc, float scale) {
     et_doctor_config_default(dc);
@@ -237,7 +237,7 @@ static void tiny_config(et_doctor_config *dc, float scale) {
 
 static void test_unnormalised_inputs_warn(void) {
     et_model *m = tiny(1.0f);
-    et_dataset *ds = tiny_data(tmpdir);
+    et_dataset *ds = tiny_data(dir);
     CHECK(m && ds);
     et_doctor_config dc;
     tiny_config(&dc, 1.0f);
@@ -252,7 +252,7 @@ static void test_unnormalised_inputs_warn(void) {
 
 static void test_huge_head_init_warns(void) {
     et_model *m = tiny(300.0f);
-    et_dataset *ds = tiny_data(tmpdir);
+    et_dataset *ds = tiny_data(dir);
     CHECK(m && ds);
     et_doctor_config dc;
     tiny_config(&dc, 1.0f);
@@ -263,7 +263,7 @@ static void test_huge_head_init_warns(void) {
 
 static void test_tiny_healthy_and_overfits(void) {
     et_model *m = tiny(1.0f);
-    et_dataset *ds = tiny_data(tmpdir);
+    et_dataset *ds = tiny_data(dir);
     CHECK(m && ds);
     et_doctor_config dc;
     tiny_config(&dc, 1.0f);
@@ -286,7 +286,7 @@ static void test_tiny_healthy_and_overfits(void) {
 
 static void test_monitor_statistics(void) {
     et_model *m = tiny(1.0f);
-    et_dataset *ds = tiny_data(tmpdir);
+    et_dataset *ds = tiny_data(dir);
     CHECK(m && ds);
     et_train_config cfg;
     et_train_config_default(&cfg);
@@ -349,7 +349,7 @@ static void test_monitor_statistics(void) {
 
 static void test_bad_arguments(void) {
     et_model *m = tiny(1.0f);
-    et_dataset *ds = tiny_data(tmpdir);
+    et_dataset *ds = tiny_data(dir);
     CHECK(m && ds);
     et_doctor_config dc;
     tiny_config(&dc, 1.0f);
@@ -374,18 +374,16 @@ static void test_bad_arguments(void) {
 
 /* ---- the CLI */
 
+/* The CLI's stdout then stderr, for checks that do not care which. */
 static int run_cli(const char *args, char *out, size_t cap) {
-    const char *bin = getenv("ET_BUILD") ? getenv("ET_BUILD") : "build";
-    const char *runner = getenv("ET_RUNNER") ? getenv("ET_RUNNER") : "";
-    char cmd[1024], p[128];
-    snprintf(p, sizeof p, "%s/cli_out.txt", tmpdir);
-    snprintf(cmd, sizeof cmd, "%s%s'%s'/edgetune %s >'%s' 2>&1 </dev/null", runner, *runner ? " " : "", bin, args, p);
-    int rc = system(cmd);
-    FILE *f = fopen(p, "rb");
-    size_t n = f ? fread(out, 1, cap - 1, f) : 0;
-    out[n] = '\0';
-    if (f) fclose(f);
-    return rc == -1 || !WIFEXITED(rc) ? -1 : WEXITSTATUS(rc);
+    int rc = et_cli("%s", args);
+    size_t a = strlen(out_buf), b = strlen(err_buf);
+    if (a > cap - 1) a = cap - 1;
+    if (b > cap - 1 - a) b = cap - 1 - a;
+    memcpy(out, out_buf, a);
+    memcpy(out + a, err_buf, b);
+    out[a + b] = '\0';
+    return rc;
 }
 
 static void test_cli_report_and_json(void) {
@@ -409,17 +407,17 @@ static void test_cli_report_and_json(void) {
 static void test_cli_monitor_and_plot(void) {
     static char out[1 << 15];
     et_model *m = tiny(1.0f);
-    et_dataset *ds = tiny_data(tmpdir);
+    et_dataset *ds = tiny_data(dir);
     char model[128], log[160], args[1024], svg[160];
-    snprintf(model, sizeof model, "%s/tiny.etm", tmpdir);
+    snprintf(model, sizeof model, "%s/tiny.etm", dir);
     CHECK(m && ds && et_model_save_file(m, model) == ET_OK);
     et_dataset_free(ds);
     et_model_free(m);
     snprintf(args, sizeof args, "finetune %s -o %s/ft.etm --train-x %s/x.npy --train-y %s/y.npy --epochs 2 --batch-size 16 "
-             "--freeze-to 0 --lr 1e-2 --run-dir %s/run --monitor 2", model, tmpdir, tmpdir, tmpdir, tmpdir);
+             "--freeze-to 0 --lr 1e-2 --run-dir %s/run --monitor 2", model, dir, dir, dir, dir);
     int rc = run_cli(args, out, sizeof out);
     CHECKF(rc == 0, "rc %d: %s", rc, out);
-    snprintf(log, sizeof log, "%s/run/run.jsonl", tmpdir);
+    snprintf(log, sizeof log, "%s/run/run.jsonl", dir);
     FILE *f = fopen(log, "r");
     CHECK(f);
     char line[16384];
@@ -436,15 +434,14 @@ static void test_cli_monitor_and_plot(void) {
     snprintf(args, sizeof args, "plot %s", log);
     rc = run_cli(args, out, sizeof out);
     CHECKF(rc == 0 && strstr(out, "activations.svg"), "rc %d: %s", rc, out);
-    snprintf(svg, sizeof svg, "%s/run/activations.svg", tmpdir);
+    snprintf(svg, sizeof svg, "%s/run/activations.svg", dir);
     CHECK(svg_ok(svg));
-    snprintf(svg, sizeof svg, "%s/run/updates.svg", tmpdir);
+    snprintf(svg, sizeof svg, "%s/run/updates.svg", dir);
     CHECK(svg_ok(svg));
 }
 
 int main(void) {
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/et_doctor_XXXXXX");
-    if (!mkdtemp(tmpdir)) return 1;
+    if (cli_setup("doctor") != 0) return 1;
     RUN(test_healthy_setup_passes_every_check);
     RUN(test_learning_rate_100x_too_high);
     RUN(test_dead_relu_layer_is_named);
@@ -458,8 +455,6 @@ int main(void) {
     RUN(test_bad_arguments);
     RUN(test_cli_report_and_json);
     RUN(test_cli_monitor_and_plot);
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-    if (system(cmd) != 0) printf("    could not remove %s\n", tmpdir);
+    cli_cleanup();
     return t_summary(__FILE__);
 }

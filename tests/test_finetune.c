@@ -12,48 +12,8 @@
 #include "edgetune.h"
 #include "harness.h"
 #include "svg_check.h"
+#include "cli_run.h"
 
-static char dir[64];
-static const char *bin_dir = "build", *runner = "";
-static char out_buf[1 << 16], err_buf[1 << 14];
-
-static const char *path(const char *name) {
-    static char buf[8][256];
-    static int k;
-    k = (k + 1) % 8;
-    snprintf(buf[k], sizeof buf[k], "%s/%s", dir, name);
-    return buf[k];
-}
-
-static size_t slurp(const char *p, char *buf, size_t cap) {
-    buf[0] = '\0';
-    FILE *f = fopen(p, "rb");
-    if (!f) return 0;
-    size_t n = fread(buf, 1, cap - 1, f);
-    buf[n] = '\0';
-    fclose(f);
-    return n;
-}
-
-#if defined(__GNUC__)
-__attribute__((format(printf, 1, 2)))
-#endif
-static int sh(const char *fmt, ...) {
-    char args[2048], cmd[2600];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(args, sizeof args, fmt, ap);
-    va_end(ap);
-    snprintf(cmd, sizeof cmd, "%s%s'%s'/edgetune %s >'%s' 2>'%s' </dev/null", runner, *runner ? " " : "", bin_dir, args,
-             path("stdout.txt"), path("stderr.txt"));
-    int rc = system(cmd);
-    slurp(path("stdout.txt"), out_buf, sizeof out_buf);
-    slurp(path("stderr.txt"), err_buf, sizeof err_buf);
-    if (rc == -1 || !WIFEXITED(rc)) return -1;
-    return WEXITSTATUS(rc);
-}
-
-static int has(const char *hay, const char *needle) { return strstr(hay, needle) != NULL; }
 
 /* conv3x3(c->8, ReLU) -> GAP -> linear(8->classes) on 8x8 inputs */
 static int tiny_model(size_t c, size_t classes, const char *file) {
@@ -164,7 +124,7 @@ static int same_file(const char *a, const char *b) {
 
 static void test_finetune_folders_learns(void) {
     CHECK(tiny_model(3, 5, path("m3.etm")) && make_folders(path("img"), 12));
-    int rc = sh("finetune '%s' -o '%s' --run-dir '%s' " COMMON " --epochs 6 --freeze-to 0", path("m3.etm"), path("out.etm"),
+    int rc = et_cli("finetune '%s' -o '%s' --run-dir '%s' " COMMON " --epochs 6 --freeze-to 0", path("m3.etm"), path("out.etm"),
                 path("run1"), path("img"));
     CHECKF(rc == 0, "rc %d: %s%s", rc, out_buf, err_buf);
     CHECK(has(out_buf, "epoch 6/6") && has(out_buf, "valid_loss") && has(out_buf, "accuracy") && has(out_buf, "train_acc "));
@@ -189,38 +149,38 @@ static void test_finetune_folders_learns(void) {
 
 static void test_resume_bit_identical(void) {
     const char *opts = "--epochs 3 --checkpoint-every 2";
-    CHECK(sh("finetune '%s' -o '%s' --run-dir '%s' " COMMON " %s", path("m3.etm"), path("a.etm"), path("ra"), path("img"), opts) == 0);
+    CHECK(et_cli("finetune '%s' -o '%s' --run-dir '%s' " COMMON " %s", path("m3.etm"), path("a.etm"), path("ra"), path("img"), opts) == 0);
     /* 27 training samples / 6 = 4 steps per epoch: stop in epoch 2 after a step checkpoint */
-    int rc = sh("finetune '%s' -o '%s' --run-dir '%s' " COMMON " %s --stop-after-steps 7", path("m3.etm"), path("b.etm"),
+    int rc = et_cli("finetune '%s' -o '%s' --run-dir '%s' " COMMON " %s --stop-after-steps 7", path("m3.etm"), path("b.etm"),
                 path("rb"), path("img"), opts);
     CHECKF(rc == 1 && has(err_buf, "stopped after 7"), "rc %d %s", rc, err_buf);
-    rc = sh("finetune '%s' -o '%s' --resume '%s' " COMMON " %s", path("m3.etm"), path("b.etm"), path("rb/ckpt.etck"), path("img"), opts);
+    rc = et_cli("finetune '%s' -o '%s' --resume '%s' " COMMON " %s", path("m3.etm"), path("b.etm"), path("rb/ckpt.etck"), path("img"), opts);
     CHECKF(rc == 0 && has(out_buf, "resuming from"), "rc %d %s%s", rc, out_buf, err_buf);
     CHECK(same_file(path("a.etm"), path("b.etm")));
     /* other settings cannot resume that run */
-    rc = sh("finetune '%s' -o '%s' --resume '%s' " COMMON " --epochs 4", path("m3.etm"), path("c.etm"), path("rb/ckpt.etck"), path("img"));
+    rc = et_cli("finetune '%s' -o '%s' --resume '%s' " COMMON " --epochs 4", path("m3.etm"), path("c.etm"), path("rb/ckpt.etck"), path("img"));
     CHECKF(rc == 1 && has(err_buf, "epochs=3"), "rc %d %s", rc, err_buf);
 }
 
 static void test_resume_recipe_and_corrupt_checkpoint(void) {
     const char *opts = "--epochs 2 --recipe fine_tune";
-    CHECK(sh("finetune '%s' -o '%s' --run-dir '%s' " COMMON " %s", path("m3.etm"), path("fa.etm"), path("fa"), path("img"), opts) == 0);
+    CHECK(et_cli("finetune '%s' -o '%s' --run-dir '%s' " COMMON " %s", path("m3.etm"), path("fa.etm"), path("fa"), path("img"), opts) == 0);
     CHECK(has(out_buf, "phase 2"));
     /* stop in the unfrozen phase (epoch 1 is 4 steps), then corrupt the newest checkpoint */
-    CHECK(sh("finetune '%s' -o '%s' --run-dir '%s' " COMMON " %s --stop-after-steps 10 --checkpoint-every 3", path("m3.etm"),
+    CHECK(et_cli("finetune '%s' -o '%s' --run-dir '%s' " COMMON " %s --stop-after-steps 10 --checkpoint-every 3", path("m3.etm"),
              path("fb.etm"), path("fb"), path("img"), opts) == 1);
     static char ck[1 << 20];
     size_t n = slurp(path("fb/ckpt.etck"), ck, sizeof ck);
     CHECK(n > 100);
     ck[n / 2] ^= 0x5a;
     CHECK(write_file(path("fb/ckpt.etck"), ck, n));
-    int rc = sh("finetune '%s' -o '%s' --resume '%s' " COMMON " %s --checkpoint-every 3", path("m3.etm"), path("fb.etm"),
+    int rc = et_cli("finetune '%s' -o '%s' --resume '%s' " COMMON " %s --checkpoint-every 3", path("m3.etm"), path("fb.etm"),
                 path("fb/ckpt.etck"), path("img"), opts);
     CHECKF(rc == 0 && has(err_buf, "CRC32") && has(err_buf, "ckpt.etck.prev"), "rc %d %s", rc, err_buf);
     CHECK(same_file(path("fa.etm"), path("fb.etm")));
     /* a truncated checkpoint with no good previous one is an error naming both */
     CHECK(write_file(path("fb/ckpt.etck"), ck, 20) && write_file(path("fb/ckpt.etck.prev"), ck, 10));
-    rc = sh("finetune '%s' -o '%s' --resume '%s' " COMMON " %s", path("m3.etm"), path("fc.etm"), path("fb/ckpt.etck"), path("img"), opts);
+    rc = et_cli("finetune '%s' -o '%s' --resume '%s' " COMMON " %s", path("m3.etm"), path("fc.etm"), path("fb/ckpt.etck"), path("img"), opts);
     CHECKF(rc == 1 && has(err_buf, "ckpt.etck.prev") && has(err_buf, "truncated"), "%s", err_buf);
 }
 
@@ -228,12 +188,12 @@ static void test_resume_recipe_and_corrupt_checkpoint(void) {
  * by a tiny budget) writes the same model as training from the images. */
 static void test_feature_cache_same_model(void) {
     const char *opts = "--epochs 3 --freeze-to -1";
-    CHECK(sh("finetune '%s' -o '%s' --run-dir '%s' " COMMON " %s", path("m3.etm"), path("nc.etm"), path("nc"), path("img"), opts) == 0);
-    int rc = sh("finetune '%s' -o '%s' --run-dir '%s' " COMMON " %s --feature-cache on", path("m3.etm"), path("fc.etm"), path("fc"),
+    CHECK(et_cli("finetune '%s' -o '%s' --run-dir '%s' " COMMON " %s", path("m3.etm"), path("nc.etm"), path("nc"), path("img"), opts) == 0);
+    int rc = et_cli("finetune '%s' -o '%s' --run-dir '%s' " COMMON " %s --feature-cache on", path("m3.etm"), path("fc.etm"), path("fc"),
                 path("img"), opts);
     CHECKF(rc == 0 && has(out_buf, "feature cache served"), "rc %d %s%s", rc, out_buf, err_buf);
     CHECK(same_file(path("nc.etm"), path("fc.etm")));
-    rc = sh("finetune '%s' -o '%s' --run-dir '%s' " COMMON " %s --feature-cache on --cache-budget 64", path("m3.etm"), path("fs.etm"),
+    rc = et_cli("finetune '%s' -o '%s' --run-dir '%s' " COMMON " %s --feature-cache on --cache-budget 64", path("m3.etm"), path("fs.etm"),
             path("fs"), path("img"), opts);
     CHECKF(rc == 0 && has(out_buf, "spilled to"), "rc %d %s%s", rc, out_buf, err_buf);
     CHECK(same_file(path("nc.etm"), path("fs.etm")));
@@ -241,11 +201,11 @@ static void test_feature_cache_same_model(void) {
 
 static void test_idx_and_npy(void) {
     CHECK(tiny_model(1, 3, path("m1.etm")) && make_idx(path("x.idx"), path("y.idx"), 24, 24));
-    int rc = sh("finetune '%s' -o '%s' --run-dir '%s' --train-idx '%s' '%s' --valid-idx '%s' '%s' --epochs 2 --batch-size 8 --lr 0.05",
+    int rc = et_cli("finetune '%s' -o '%s' --run-dir '%s' --train-idx '%s' '%s' --valid-idx '%s' '%s' --epochs 2 --batch-size 8 --lr 0.05",
                 path("m1.etm"), path("o1.etm"), path("ri"), path("x.idx"), path("y.idx"), path("x.idx"), path("y.idx"));
     CHECKF(rc == 0, "rc %d %s", rc, err_buf);
     CHECK(make_npy(path("x.npy"), path("y.npy"), 24, 24, 3));
-    rc = sh("finetune '%s' -o '%s' --run-dir '%s' --train-x '%s' --train-y '%s' --epochs 2 --batch-size 8 --optimizer sgd --schedule flatcos",
+    rc = et_cli("finetune '%s' -o '%s' --run-dir '%s' --train-x '%s' --train-y '%s' --epochs 2 --batch-size 8 --optimizer sgd --schedule flatcos",
             path("m3.etm"), path("o2.etm"), path("rn"), path("x.npy"), path("y.npy"));
     CHECKF(rc == 0, "rc %d %s", rc, err_buf);
 }
@@ -260,7 +220,7 @@ static void test_divergence_guard(void) {
     a.data[5 * 192 + 17] = NAN; /* sample 5 */
     CHECK_OK(et_npy_write_file(path("xn.npy"), a.data, a.dims, a.ndim));
     et_array_free(&a);
-    int rc = sh("finetune '%s' -o '%s' --run-dir '%s' --train-x '%s' --train-y '%s' --valid-pct 0 --epochs 1 --batch-size 4"
+    int rc = et_cli("finetune '%s' -o '%s' --run-dir '%s' --train-x '%s' --train-y '%s' --valid-pct 0 --epochs 1 --batch-size 4"
                 " --shuffle off --log '%s'", path("m3.etm"), path("dv.etm"), path("rd"), path("xn.npy"), path("yn.npy"), path("dv.jsonl"));
     CHECKF(rc == 0, "rc %d %s", rc, err_buf);
     CHECKF(has(err_buf, "step skipped") && has(err_buf, "x0.1"), "%s", err_buf);
@@ -282,10 +242,10 @@ static void test_divergence_guard(void) {
     const char *common = "--train-x '%s' --train-y '%s' --valid-pct 0 --epochs 2 --batch-size 4 --shuffle off --checkpoint-every 1";
     char args[1024];
     snprintf(args, sizeof args, common, path("xn.npy"), path("yn.npy"));
-    CHECK(sh("finetune '%s' -o '%s' --run-dir '%s' %s", path("m3.etm"), path("dw.etm"), path("rw"), args) == 0);
-    rc = sh("finetune '%s' -o '%s' --run-dir '%s' %s --stop-after-steps 3", path("m3.etm"), path("dx.etm"), path("rx"), args);
+    CHECK(et_cli("finetune '%s' -o '%s' --run-dir '%s' %s", path("m3.etm"), path("dw.etm"), path("rw"), args) == 0);
+    rc = et_cli("finetune '%s' -o '%s' --run-dir '%s' %s --stop-after-steps 3", path("m3.etm"), path("dx.etm"), path("rx"), args);
     CHECKF(rc == 1 && has(err_buf, "step skipped"), "rc %d %s", rc, err_buf);
-    rc = sh("finetune '%s' -o '%s' --resume '%s' %s", path("m3.etm"), path("dx.etm"), path("rx/ckpt.etck"), args);
+    rc = et_cli("finetune '%s' -o '%s' --resume '%s' %s", path("m3.etm"), path("dx.etm"), path("rx/ckpt.etck"), args);
     CHECKF(rc == 0, "rc %d %s", rc, err_buf);
     CHECK(same_file(path("dw.etm"), path("dx.etm")));
 }
@@ -326,7 +286,7 @@ static int make_multi_npy(const char *xp, const char *yp, size_t n) {
  * metrics are accuracy_multi and F1, train accuracy is printed too. */
 static void test_multi_label_npy(void) {
     CHECK(tiny_model(3, 3, path("mm.etm")) && make_multi_npy(path("xm.npy"), path("ym.npy"), 56));
-    int rc = sh("finetune '%s' -o '%s' --run-dir '%s' --train-x '%s' --train-y '%s' --multi-label --valid-pct 0.25"
+    int rc = et_cli("finetune '%s' -o '%s' --run-dir '%s' --train-x '%s' --train-y '%s' --multi-label --valid-pct 0.25"
                 " --epochs 8 --batch-size 6 --lr 0.05 --seed 3 --freeze-to 0",
                 path("mm.etm"), path("om.etm"), path("rm"), path("xm.npy"), path("ym.npy"));
     CHECKF(rc == 0, "rc %d: %s%s", rc, out_buf, err_buf);
@@ -336,10 +296,10 @@ static void test_multi_label_npy(void) {
     CHECKF(acc >= 0.9 && f1 >= 0.85 && tacc >= 0.85 && tacc <= 1.0, "valid accuracy_multi %g, f1 %g, train %g\n%s", acc, f1, tacc, out_buf);
     /* class ids cannot be multi-label; a 0/1 matrix is taken as multi-label even without the flag */
     CHECK(make_npy(path("xi.npy"), path("yi.npy"), 24, 24, 3));
-    CHECK(sh("finetune '%s' -o '%s' --train-x '%s' --train-y '%s' --multi-label --epochs 1", path("mm.etm"), path("e.etm"),
+    CHECK(et_cli("finetune '%s' -o '%s' --train-x '%s' --train-y '%s' --multi-label --epochs 1", path("mm.etm"), path("e.etm"),
              path("xi.npy"), path("yi.npy")) != 0);
     CHECKF(has(err_buf, "0/1 label matrix"), "%s", err_buf);
-    CHECK(sh("finetune '%s' -o '%s' --run-dir '%s' --train-x '%s' --train-y '%s' --epochs 1", path("mm.etm"), path("e.etm"),
+    CHECK(et_cli("finetune '%s' -o '%s' --run-dir '%s' --train-x '%s' --train-y '%s' --epochs 1", path("mm.etm"), path("e.etm"),
              path("rm2"), path("xm.npy"), path("ym.npy")) == 0 && has(out_buf, "accuracy_multi"));
 }
 
@@ -356,7 +316,7 @@ static void test_patience_keeps_best_epoch(void) {
     CHECK_OK(et_npy_write_file(path("yv.npy"), y.data, y.dims, y.ndim));
     et_array_free(&y);
     const char *opts = "--batch-size 6 --lr 0.05 --schedule constant --seed 3";
-    int rc = sh("finetune '%s' -o '%s' --run-dir '%s' --train-x '%s' --train-y '%s' --valid-x '%s' --valid-y '%s' --epochs 12"
+    int rc = et_cli("finetune '%s' -o '%s' --run-dir '%s' --train-x '%s' --train-y '%s' --valid-x '%s' --valid-y '%s' --epochs 12"
                 " --patience 2 %s", path("m3.etm"), path("p.etm"), path("rp"), path("xp.npy"), path("yp.npy"), path("xp.npy"),
                 path("yv.npy"), opts);
     CHECKF(rc == 0, "rc %d: %s%s", rc, out_buf, err_buf);
@@ -373,7 +333,7 @@ static void test_patience_keeps_best_epoch(void) {
         vl[n++] = atof(v + 13);
     }
     CHECKF(n == 3 && vl[0] < vl[1] && vl[0] < vl[2], "%zu epoch lines", n);
-    rc = sh("finetune '%s' -o '%s' --run-dir '%s' --train-x '%s' --train-y '%s' --valid-x '%s' --valid-y '%s' --epochs 1 %s",
+    rc = et_cli("finetune '%s' -o '%s' --run-dir '%s' --train-x '%s' --train-y '%s' --valid-x '%s' --valid-y '%s' --epochs 1 %s",
             path("m3.etm"), path("p1.etm"), path("rp1"), path("xp.npy"), path("yp.npy"), path("xp.npy"), path("yv.npy"), opts);
     CHECKF(rc == 0, "rc %d: %s%s", rc, out_buf, err_buf);
     CHECK(same_file(path("p.etm"), path("p1.etm")));
@@ -381,33 +341,33 @@ static void test_patience_keeps_best_epoch(void) {
 
 static void test_data_errors_name_the_file(void) {
     /* missing folder */
-    CHECK(sh("finetune '%s' -o '%s' --train '%s'", path("m3.etm"), path("e.etm"), path("nope")) == 1);
+    CHECK(et_cli("finetune '%s' -o '%s' --train '%s'", path("m3.etm"), path("e.etm"), path("nope")) == 1);
     CHECKF(has(err_buf, path("nope")), "%s", err_buf);
     /* unreadable image */
     CHECK(make_folders(path("bad"), 3) && write_file(path("bad/red/zz.ppm"), "P6\n8 8\n255\nxx", 14));
-    CHECK(sh("finetune '%s' -o '%s' --train '%s'", path("m3.etm"), path("e.etm"), path("bad")) == 1);
+    CHECK(et_cli("finetune '%s' -o '%s' --train '%s'", path("m3.etm"), path("e.etm"), path("bad")) == 1);
     CHECKF(has(err_buf, "zz.ppm"), "%s", err_buf);
     /* wrong label count: IDX and .npy */
     CHECK(make_idx(path("x2.idx"), path("y2.idx"), 12, 11));
-    CHECK(sh("finetune '%s' -o '%s' --train-idx '%s' '%s'", path("m1.etm"), path("e.etm"), path("x2.idx"), path("y2.idx")) == 1);
+    CHECK(et_cli("finetune '%s' -o '%s' --train-idx '%s' '%s'", path("m1.etm"), path("e.etm"), path("x2.idx"), path("y2.idx")) == 1);
     CHECKF(has(err_buf, "y2.idx") || has(err_buf, "x2.idx"), "%s", err_buf);
     CHECK(make_npy(path("x3.npy"), path("y3.npy"), 12, 10, 3));
-    CHECK(sh("finetune '%s' -o '%s' --train-x '%s' --train-y '%s'", path("m3.etm"), path("e.etm"), path("x3.npy"), path("y3.npy")) == 1);
+    CHECK(et_cli("finetune '%s' -o '%s' --train-x '%s' --train-y '%s'", path("m3.etm"), path("e.etm"), path("x3.npy"), path("y3.npy")) == 1);
     CHECKF(has(err_buf, "y3.npy") || has(err_buf, "x3.npy"), "%s", err_buf);
     /* mismatched shapes: 2-channel samples for a 3-channel model */
     CHECK(make_npy(path("x4.npy"), path("y4.npy"), 12, 12, 2));
-    CHECK(sh("finetune '%s' -o '%s' --train-x '%s' --train-y '%s'", path("m3.etm"), path("e.etm"), path("x4.npy"), path("y4.npy")) == 1);
+    CHECK(et_cli("finetune '%s' -o '%s' --train-x '%s' --train-y '%s'", path("m3.etm"), path("e.etm"), path("x4.npy"), path("y4.npy")) == 1);
     CHECKF(has(err_buf, "x4.npy"), "%s", err_buf);
 }
 
 static void test_options(void) {
-    CHECK(sh("finetune --help") == 0 && has(out_buf, "--recipe fine_tune") && has(out_buf, "--feature-cache on|off"));
-    CHECK(sh("finetune '%s' --train '%s'", path("m3.etm"), path("img")) == 2 && has(err_buf, "-o"));
-    CHECK(sh("finetune '%s' -o x.etm --train '%s' --feature-cache on", path("m3.etm"), path("img")) == 2);
+    CHECK(et_cli("finetune --help") == 0 && has(out_buf, "--recipe fine_tune") && has(out_buf, "--feature-cache on|off"));
+    CHECK(et_cli("finetune '%s' --train '%s'", path("m3.etm"), path("img")) == 2 && has(err_buf, "-o"));
+    CHECK(et_cli("finetune '%s' -o x.etm --train '%s' --feature-cache on", path("m3.etm"), path("img")) == 2);
     CHECK(has(err_buf, "--augment off"));
-    CHECK(sh("finetune '%s' -o x.etm --train '%s' --optimizer lion", path("m3.etm"), path("img")) == 2);
-    CHECK(sh("finetune '%s' -o x.etm --train '%s' --lr 1:0.1", path("m3.etm"), path("img")) == 2);
-    CHECK(sh("finetune '%s' -o '%s' --run-dir '%s' --train '%s' --memory-budget 1000", path("m3.etm"), path("e.etm"),
+    CHECK(et_cli("finetune '%s' -o x.etm --train '%s' --optimizer lion", path("m3.etm"), path("img")) == 2);
+    CHECK(et_cli("finetune '%s' -o x.etm --train '%s' --lr 1:0.1", path("m3.etm"), path("img")) == 2);
+    CHECK(et_cli("finetune '%s' -o '%s' --run-dir '%s' --train '%s' --memory-budget 1000", path("m3.etm"), path("e.etm"),
              path("rm"), path("img")) == 1);
     CHECKF(has(err_buf, "--memory-budget 1000"), "%s", err_buf);
 }
@@ -422,7 +382,7 @@ static void test_xml_checker(void) {
 }
 
 static void test_lr_find_and_plot(void) {
-    int rc = sh("lr-find '%s' --train '%s' --batch-size 4 --freeze-to 0 --augment off -o '%s'", path("m3.etm"), path("img"), path("lr.svg"));
+    int rc = et_cli("lr-find '%s' --train '%s' --batch-size 4 --freeze-to 0 --augment off -o '%s'", path("m3.etm"), path("img"), path("lr.svg"));
     CHECKF(rc == 0, "rc %d %s", rc, err_buf);
     CHECK(has(out_buf, "valley") && has(out_buf, "steep") && has(out_buf, "minimum/10"));
     CHECK(svg_ok(path("lr.svg")));
@@ -431,20 +391,15 @@ static void test_lr_find_and_plot(void) {
     CHECK(has(svg, "valley") && has(svg, "1e-07"));
     /* the model file is untouched */
     CHECK(tiny_model(3, 5, path("m3b.etm")) && same_file(path("m3.etm"), path("m3b.etm")));
-    rc = sh("plot '%s' -o '%s'", path("run1/run.jsonl"), dir);
+    rc = et_cli("plot '%s' -o '%s'", path("run1/run.jsonl"), dir);
     CHECKF(rc == 0, "rc %d %s", rc, err_buf);
     CHECK(svg_ok(path("loss.svg")) && svg_ok(path("accuracy.svg")) && svg_ok(path("lr.svg")) && svg_ok(path("momentum.svg")));
-    CHECK(sh("plot '%s'", path("m3.etm")) == 1);
-    CHECK(sh("plot '%s'", path("missing.jsonl")) == 1 && has(err_buf, "missing.jsonl"));
+    CHECK(et_cli("plot '%s'", path("m3.etm")) == 1);
+    CHECK(et_cli("plot '%s'", path("missing.jsonl")) == 1 && has(err_buf, "missing.jsonl"));
 }
 
 int main(void) {
-    const char *b = getenv("ET_BUILD");
-    if (b && *b) bin_dir = b;
-    const char *r = getenv("ET_RUNNER");
-    if (r) runner = r;
-    strcpy(dir, "/tmp/et_ft_XXXXXX");
-    if (!mkdtemp(dir)) { perror("mkdtemp"); return 1; }
+    if (cli_setup("ft") != 0) return 1;
     RUN(test_finetune_folders_learns);
     RUN(test_resume_bit_identical);
     RUN(test_resume_recipe_and_corrupt_checkpoint);

@@ -14,23 +14,12 @@
 #include <sys/wait.h>
 #include "edgetune.h"
 #include "harness.h"
+#include "cli_run.h"
 
 #define MODEL "models/fmnist5_mbv2.etm"
 
-static char dir[64];
-static const char *bin_dir = "build", *runner = "";
-static char out_buf[1 << 14], err_buf[1 << 14];
-
-static const char *path(const char *name) {
-    static char buf[8][192];
-    static int k;
-    k = (k + 1) % 8;
-    snprintf(buf[k], sizeof buf[k], "%s/%s", dir, name);
-    return buf[k];
-}
-
 /* The whole file, NUL-terminated (malloc'ed), or NULL. */
-static unsigned char *slurp(const char *p, size_t *len) {
+static unsigned char *slurp_alloc(const char *p, size_t *len) {
     FILE *f = fopen(p, "rb");
     if (!f) return NULL;
     fseek(f, 0, SEEK_END);
@@ -43,33 +32,6 @@ static unsigned char *slurp(const char *p, size_t *len) {
     if (len) *len = (size_t)n;
     return b;
 }
-
-static void slurp_into(const char *p, char *buf, size_t cap) {
-    size_t n = 0;
-    unsigned char *b = slurp(p, &n);
-    buf[0] = 0;
-    if (b) { snprintf(buf, cap, "%s", (char *)b); free(b); }
-}
-
-/* Runs "<bin_dir>/<args>" under the runner, stdout/stderr captured; exit status or -1. */
-#if defined(__GNUC__)
-__attribute__((format(printf, 1, 2)))
-#endif
-static int sh(const char *fmt, ...) {
-    char args[1024], cmd[1600];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(args, sizeof args, fmt, ap);
-    va_end(ap);
-    snprintf(cmd, sizeof cmd, "%s%s'%s'/%s >'%s' 2>'%s' </dev/null", runner, *runner ? " " : "", bin_dir, args,
-             path("stdout.txt"), path("stderr.txt"));
-    int rc = system(cmd);
-    slurp_into(path("stdout.txt"), out_buf, sizeof out_buf);
-    slurp_into(path("stderr.txt"), err_buf, sizeof err_buf);
-    return rc == -1 || !WIFEXITED(rc) ? -1 : WEXITSTATUS(rc);
-}
-
-static int has(const char *hay, const char *needle) { return strstr(hay, needle) != NULL; }
 static int exists(const char *p) { struct stat sb; return stat(p, &sb) == 0; }
 
 /* FNV-1a 64, written here from its definition to check the comment. */
@@ -98,11 +60,11 @@ static size_t read_back(const char *src, unsigned char *out, size_t cap, size_t 
 
 static void test_export_c_bytes(void) {
     size_t len = 0;
-    unsigned char *model = slurp(MODEL, &len);
+    unsigned char *model = slurp_alloc(MODEL, &len);
     CHECKF(model, "cannot read %s (run from the repo root)", MODEL);
     CHECKF(sh("edgetune export-c %s fmn_1 -o '%s'", MODEL, dir) == 0, "stderr: %s", err_buf);
     CHECK(has(out_buf, "fmn_1_etm"));
-    char *c = (char *)slurp(path("fmn_1.c"), NULL), *h = (char *)slurp(path("fmn_1.h"), NULL);
+    char *c = (char *)slurp_alloc(path("fmn_1.c"), NULL), *h = (char *)slurp_alloc(path("fmn_1.h"), NULL);
     CHECK(c && h);
     char want[160];
     snprintf(want, sizeof want, "_Alignas(64) const unsigned char fmn_1_etm[%zu] = {", len);
@@ -134,11 +96,11 @@ static void test_export_c_refuses(void) {
     CHECK(sh("edgetune export-c %s ok_Name2 -o '%s'", MODEL, dir) == 0);
     /* not a model: refused with the loader's message, old files untouched */
     size_t before = 0, after = 0;
-    unsigned char *old = slurp(path("ok_Name2.c"), &before);
+    unsigned char *old = slurp_alloc(path("ok_Name2.c"), &before);
     CHECK(old);
     CHECK(sh("edgetune export-c README.md ok_Name2 -o '%s'", dir) == 1);
     CHECKF(has(err_buf, "README.md") && has(err_buf, "bad magic"), "stderr: %s", err_buf);
-    unsigned char *now = slurp(path("ok_Name2.c"), &after);
+    unsigned char *now = slurp_alloc(path("ok_Name2.c"), &after);
     CHECK(now && after == before && memcmp(old, now, before) == 0);
     free(old);
     free(now);
@@ -189,16 +151,10 @@ static void test_example_matches_run(void) {
 }
 
 int main(void) {
-    const char *b = getenv("ET_BUILD"), *r = getenv("ET_RUNNER");
-    if (b && *b) bin_dir = b;
-    if (r) runner = r;
-    strcpy(dir, "/tmp/et_fw_XXXXXX");
-    if (!mkdtemp(dir)) { perror("mkdtemp"); return 1; }
+    if (cli_setup("fw") != 0) return 1;
     RUN(test_export_c_bytes);
     RUN(test_export_c_refuses);
     RUN(test_example_matches_run);
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    if (system(cmd) != 0) printf("could not remove %s\n", dir);
+    cli_cleanup();
     return t_summary(__FILE__);
 }
