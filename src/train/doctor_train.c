@@ -53,14 +53,26 @@ et_status doc_check_initial_loss(doc_ctx *c, et_check *out) {
     return ET_OK;
 }
 
+/* A throw-away trainer for the check's configuration with a monitor attached. */
+static et_status doc_monitored(doc_ctx *c, et_trainer **t, void **arena, et_monitor **mon) {
+    et_status st = doc_trainer(c, &c->tc, t, arena);
+    if (st != ET_OK) return st;
+    st = et_monitor_new(*t, mon);
+    if (st == ET_OK) st = et_trainer_set_monitor(*t, *mon);
+    if (st != ET_OK) {
+        et_monitor_free(*mon);
+        *mon = NULL;
+        doc_free_trainer(c, *t, *arena, st);
+    }
+    return st;
+}
+
 et_status doc_check_activations(doc_ctx *c, et_check *out) {
     et_trainer *t;
     void *arena;
     et_monitor *mon = NULL;
-    et_status st = doc_trainer(c, &c->tc, &t, &arena);
+    et_status st = doc_monitored(c, &t, &arena, &mon);
     if (st != ET_OK) return st;
-    st = et_monitor_new(t, &mon);
-    if (st == ET_OK) st = et_trainer_set_monitor(t, mon);
     size_t nb = c->cfg->sample_batches ? c->cfg->sample_batches : 1;
     if (nb > c->n_batches) nb = c->n_batches;
     for (size_t b = 0; b < nb && st == ET_OK; b++) {
@@ -111,10 +123,8 @@ et_status doc_check_nonfinite(doc_ctx *c, et_check *out) {
     et_trainer *t;
     void *arena;
     et_monitor *mon = NULL;
-    et_status st = doc_trainer(c, &c->tc, &t, &arena);
+    et_status st = doc_monitored(c, &t, &arena, &mon);
     if (st != ET_OK) return st;
-    st = et_monitor_new(t, &mon);
-    if (st == ET_OK) st = et_trainer_set_monitor(t, mon);
     size_t nb = c->cfg->sample_batches ? c->cfg->sample_batches : 1, steps = 0;
     et_status numeric = ET_OK;
     for (size_t b = 0; b < nb && st == ET_OK; b++) {
@@ -155,12 +165,11 @@ et_status doc_check_updates(doc_ctx *c, et_check *out) {
     et_trainer *t;
     void *arena;
     et_monitor *mon = NULL;
-    et_status st = doc_trainer(c, &c->tc, &t, &arena);
+    et_status st = doc_monitored(c, &t, &arena, &mon);
     if (st != ET_OK) return st;
     size_t ng = et_trainer_group_count(t);
     et_group_update *u = calloc(ng ? ng : 1, sizeof *u);
-    st = u ? et_monitor_new(t, &mon) : ET_ERR_NO_MEMORY;
-    if (st == ET_OK) st = et_trainer_set_monitor(t, mon);
+    if (!u) st = et_fail(c->err, c->err_len, ET_ERR_NO_MEMORY, "doctor: no memory");
     if (st == ET_OK) st = doc_batch(c, 0);
     if (st == ET_OK) st = et_monitor_snapshot(mon);
     float l = 0.0f;
