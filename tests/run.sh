@@ -5,10 +5,14 @@
 passed=0; failed=0; skipped=0
 for t in "$@"; do
     # a hung test fails instead of stalling the whole run
+    start=$(date +%s)
     out=$(timeout "${ET_TEST_TIMEOUT:-1200}" ${RUNNER:-} "$t" 2>&1); rc=$?
     [ "$rc" -eq 124 ] && out="$out
 $t: timed out after ${ET_TEST_TIMEOUT:-1200} s"
     printf '%s\n' "$out"
+    # slow programs say so, to keep CI's time budget visible
+    secs=$(( $(date +%s) - start ))
+    [ "$secs" -ge 20 ] && echo "    ($t took $secs s)"
     line=$(printf '%s\n' "$out" | grep -E '[0-9]+ passed, [0-9]+ failed' | tail -n 1)
     p=$(printf '%s' "$line" | sed -E 's/.* ([0-9]+) passed.*/\1/')
     f=$(printf '%s' "$line" | sed -E 's/.* ([0-9]+) failed.*/\1/')
