@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include "model.h"
+#include "format/etm.h"
 
 et_status et_fail(char *err, size_t len, et_status st, const char *fmt, ...) {
     if (err && len) {
@@ -177,6 +178,10 @@ et_status et_model_set_metadata(et_model *m, const et_metadata *md) {
         return et_model_fail(m, ET_ERR_INVALID_ARG, "metadata: norm_channels %zu exceeds %d", md->norm_channels, ET_MAX_CHANNELS_META);
     if (md->label_count > ET_MAX_LABELS || (md->label_count && !md->labels))
         return et_model_fail(m, ET_ERR_INVALID_ARG, "metadata: bad label list");
+    /* what the .etm writer accepts, so a model that takes metadata can be saved */
+    for (size_t i = 0; i < md->label_count; i++)
+        if (md->labels[i] && strlen(md->labels[i]) > ET_ETM_MAX_LABEL_LEN)
+            return et_model_fail(m, ET_ERR_INVALID_ARG, "metadata: label %zu is longer than %u bytes", i, ET_ETM_MAX_LABEL_LEN);
     if (md->source_layout != ET_LAYOUT_NHWC && md->source_layout != ET_LAYOUT_NCHW)
         return et_model_fail(m, ET_ERR_INVALID_ARG, "metadata: unknown source layout %d", (int)md->source_layout);
     for (size_t i = 0; i < md->norm_channels; i++)

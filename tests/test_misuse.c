@@ -117,6 +117,15 @@ static void test_model_bad_args(void) {
     CHECK_OK(et_model_metadata(m, &md));
     md.norm_channels = ET_MAX_CHANNELS_META + 1;
     CHECK(et_model_set_metadata(m, &md) != ET_OK);
+    /* a label the .etm writer would refuse is refused here already */
+    CHECK_OK(et_model_metadata(m, &md));
+    static char longl[5000];
+    memset(longl, 'a', sizeof longl - 1);
+    const char *labels[1] = {longl};
+    md.label_count = 1;
+    md.labels = labels;
+    CHECK_ST(et_model_set_metadata(m, &md), ET_ERR_INVALID_ARG);
+    CHECK(strstr(et_model_error(m), "longer than"));
     et_node_info ni;
     CHECK(et_model_node_info(m, 0, NULL) != ET_OK);
     CHECK(et_model_node_info(m, 99, &ni) != ET_OK);
