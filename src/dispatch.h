@@ -95,6 +95,19 @@ typedef struct et_grad_kernels {
     void (*linear_input)(size_t n, size_t in, size_t out, const float *dy, const float *w, float *dx);
     void (*linear_weight)(size_t n, size_t in, size_t out, const float *x, const float *dy, float *dw, float *db);
     size_t (*scratch_bytes)(const et_conv_geom *g);
+    /* Batchnorm over NHWC rows and activations, same signatures and results
+     * as the reference kernels of train/grad_ops.h (the piecewise-linear
+     * activations and batchnorm to the bit; sigmoid/tanh/SiLU within 1e-5). */
+    void (*bn_train)(size_t rows, size_t c, const float *x, const float *gamma, const float *beta, float eps,
+                     float momentum, float *running_mean, float *running_var, float *save_mean,
+                     float *save_inv_std, float *y);
+    void (*bn_train_backward)(size_t rows, size_t c, const float *x, const float *gamma, const float *save_mean,
+                              const float *save_inv_std, const float *dy, float *dx, float *dgamma, float *dbeta);
+    void (*bn_frozen_backward)(size_t rows, size_t c, const float *x, const float *gamma, const float *mean,
+                               const float *var, float eps, const float *dy, float *dx, float *dgamma, float *dbeta);
+    void (*act_backward)(size_t count, et_act act, const float *x, const float *dy, float *dx);
+    void (*act_mask)(size_t count, et_act act, const float *z, uint8_t *mask);
+    void (*act_backward_mask)(size_t count, et_act act, const uint8_t *mask, const float *dy, float *dx);
 } et_grad_kernels;
 
 /* The backward table that goes with a forward table (same ISA); the

@@ -14,6 +14,17 @@
 /* ---- activations ------------------------------------------------------
  * dx += dy * act'(x). x is the activation's INPUT (pre-activation). */
 void et_f32_act_backward__ref(size_t count, et_act act, const float *x, const float *dy, float *dx);
+/* ReLU, clip (ReLU6) and LeakyReLU need only which branch x took, so the
+ * trainer keeps one bit per element instead of x: bit i of mask[i/8] is
+ * x[i] on the identity branch (ReLU/LeakyReLU: x > 0; clip: a < x < b).
+ * Clip needs no second bit: below and above both give a zero derivative. */
+static inline int et_act_backward_uses_mask(et_act act) {
+    return act.kind == ET_ACT_RELU || act.kind == ET_ACT_CLIP || act.kind == ET_ACT_LEAKY_RELU;
+}
+/* Write the mask of z (bits past count in the last byte are 0). */
+void et_f32_act_mask__ref(size_t count, et_act act, const float *z, uint8_t *mask);
+/* dx += dy * act'(x) from the mask: the same bits as et_f32_act_backward__ref on x. */
+void et_f32_act_backward_mask__ref(size_t count, et_act act, const uint8_t *mask, const float *dy, float *dx);
 
 /* ---- conv2d (same geometry as the forward; w: [oc][kh][kw][ic/groups]) */
 /* dx += conv_transpose(dy, w). dy is the gradient of the conv's output

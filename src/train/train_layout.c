@@ -16,7 +16,7 @@ typedef struct tplan {
     uint8_t *role, *needs_x, *folded, *has_grad;
     et_act *act;
     uint8_t (*trained)[ET_MAX_PARAMS];
-    et_buf *bufs;        /* [0, nv): values; [nv, 2nv): grads; then z, dz, masks per node */
+    et_buf *bufs;        /* [0, nv): values; [nv, 2nv): grads; then z (or its bit mask), dz, masks per node */
     uint32_t *order;
     size_t params_bytes, header_bytes, pool, naive, bound, concat_slots, scratch;
     const et_kernels *k;
@@ -115,7 +115,8 @@ static int backward_needs_x(const et_node *nd, const uint8_t *tr, et_bn_mode bn)
     switch (nd->op) {
     case ET_OP_CONV2D: case ET_OP_LINEAR: return tr[0];
     case ET_OP_BATCHNORM: return bn == ET_BN_TRAIN || tr[0];
-    case ET_OP_ACT: case ET_OP_MUL: case ET_OP_MAXPOOL: return 1;
+    case ET_OP_ACT: return !et_act_backward_uses_mask(nd->act); /* else a bit mask of its own */
+    case ET_OP_MUL: case ET_OP_MAXPOOL: return 1;
     default: return 0;
     }
 }
@@ -150,11 +151,13 @@ static et_status plan_buffers(const et_model *m, tplan *P) {
         if (suffix && nd->op == ET_OP_SOFTMAX) widen(&B[P->root[i + 1]], BSTEP(i));
         size_t cnt = et_shape_count(P->shapes[i + 1]);
         if (suffix && P->act[i].kind != ET_ACT_NONE) {
-            Z[i].bytes = DZ[i].bytes = et_align_up(cnt * sizeof(float));
+            /* the pre-activation, or one bit of it where backward needs no more */
+            DZ[i].bytes = et_align_up(cnt * sizeof(float));
+            Z[i].bytes = et_act_backward_uses_mask(P->act[i]) ? et_align_up((cnt + 7) / 8) : DZ[i].bytes;
             Z[i].first = i + 1; Z[i].last = BSTEP(i);
             DZ[i].first = DZ[i].last = BSTEP(i);
         }
-        if (suffix && nd->op == ET_OP_DROPOUT) {
+        if (suffix && (nd->op == ET_OP_DROPOUT || (nd->op == ET_OP_ACT && et_act_backward_uses_mask(nd->act)))) {
             MK[i].bytes = et_align_up((cnt + 7) / 8);
             MK[i].first = i + 1; MK[i].last = BSTEP(i);
         }
@@ -521,7 +524,11 @@ et_status et_trainer_prepare(const et_model *m, const et_train_config *cfg, void
         tn->needs_x = P.needs_x[i];
         tn->act = P.act[i];
         tn->group = P.group[i];
-        if (Z[i].bytes) { tn->z = (float *)(void *)(pool + Z[i].offset); tn->dz = (float *)(void *)(pool + DZ[i].offset); }
+        if (Z[i].bytes) {
+            if (et_act_backward_uses_mask(P.act[i])) tn->zmask = pool + Z[i].offset;
+            else tn->z = (float *)(void *)(pool + Z[i].offset);
+            tn->dz = (float *)(void *)(pool + DZ[i].offset);
+        }
         if (MK[i].bytes) tn->mask = pool + MK[i].offset;
     }
     /* group learning rates: geometric from lr_lo to lr over the trained groups */

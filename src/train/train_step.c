@@ -50,9 +50,10 @@ static void forward_node(et_trainer *t, uint32_t i, int train, const float **cpt
     const float *x = t->data[nd->in[0]];
     float *y = t->data[i + 1];
     size_t rows = xs.n * xs.h * xs.w, cnt = et_shape_count(ys);
-    /* suffix nodes keep the pre-activation for backward, then apply the act */
-    int split = tn->z && train;
-    float *out = split ? tn->z : y;
+    /* suffix nodes keep the pre-activation (or its bit mask) for backward, then apply the act */
+    int split = (tn->z || tn->zmask) && train;
+    float *out = split && tn->z ? tn->z : y;
+    const et_grad_kernels *G = et_grad_kernels_of(k);
     et_act act = split ? et_act_none() : tn->act;
     switch (nd->op) {
     case ET_OP_CONV2D: case ET_OP_LINEAR: {
@@ -64,13 +65,16 @@ static void forward_node(et_trainer *t, uint32_t i, int train, const float **cpt
     }
     case ET_OP_BATCHNORM:
         if (tn->role == ROLE_SUFFIX && train && t->cfg.bn_mode == ET_BN_TRAIN)
-            et_f32_batchnorm_train__ref(rows, xs.c, x, pw(t, i, 0), pw(t, i, 1), nd->eps, 0.1f, tn->run_mean,
-                                        tn->run_var, tn->save_mean, tn->save_inv_std, y);
+            G->bn_train(rows, xs.c, x, pw(t, i, 0), pw(t, i, 1), nd->eps, 0.1f, tn->run_mean, tn->run_var,
+                        tn->save_mean, tn->save_inv_std, y);
         else
             k->batchnorm(rows, xs.c, x, pw(t, i, 0), pw(t, i, 1), tn->run_mean ? tn->run_mean : pw(t, i, 2),
                          tn->run_var ? tn->run_var : pw(t, i, 3), nd->eps, y);
         break;
-    case ET_OP_ACT: k->act(cnt, nd->act, x, y); break;
+    case ET_OP_ACT:
+        if (tn->mask && train) G->act_mask(cnt, nd->act, x, tn->mask);
+        k->act(cnt, nd->act, x, y);
+        break;
     case ET_OP_ADD: case ET_OP_MUL:
         k->binary(nd->op == ET_OP_ADD ? ET_BINARY_ADD : ET_BINARY_MUL, xs, x, t->shapes[nd->in[1]], t->data[nd->in[1]], ys, act, out);
         break;
@@ -90,7 +94,11 @@ static void forward_node(et_trainer *t, uint32_t i, int train, const float **cpt
         break;
     default: break; /* views */
     }
-    if (split) k->act(cnt, tn->act, tn->z, y);
+    if (split && tn->z) k->act(cnt, tn->act, tn->z, y);
+    else if (split) { /* y holds the pre-activation: keep its mask, activate in place */
+        G->act_mask(cnt, tn->act, y, tn->zmask);
+        k->act(cnt, tn->act, y, y);
+    }
 }
 
 static void col_sum(size_t rows, size_t c, const float *dy, float *db) {
@@ -109,11 +117,12 @@ static void backward_node(et_trainer *t, uint32_t i, float **cgrad) {
     size_t rows = xs.n * xs.h * xs.w, cnt = et_shape_count(ys);
     float *dy = gradbuf(t, i + 1);
     if (!dy) return;
-    /* conv/linear backward: the SIMD twins of the reference kernels for t->k's ISA */
+    /* the SIMD twins of the reference backward kernels for t->k's ISA */
     const et_grad_kernels *G = et_grad_kernels_of(t->k);
-    if (tn->z) { /* through the fused activation first */
+    if (tn->z || tn->zmask) { /* through the fused activation first */
         memset(tn->dz, 0, cnt * sizeof(float));
-        et_f32_act_backward__ref(cnt, tn->act, tn->z, dy, tn->dz);
+        if (tn->zmask) G->act_backward_mask(cnt, tn->act, tn->zmask, dy, tn->dz);
+        else G->act_backward(cnt, tn->act, tn->z, dy, tn->dz);
         dy = tn->dz;
     }
     /* conv/linear skip the input gradient when nothing before them trains */
@@ -136,11 +145,14 @@ static void backward_node(et_trainer *t, uint32_t i, float **cgrad) {
     }
     case ET_OP_BATCHNORM:
         if (t->cfg.bn_mode == ET_BN_TRAIN)
-            et_f32_batchnorm_train_backward__ref(rows, xs.c, x, pw(t, i, 0), tn->save_mean, tn->save_inv_std, dy, dx, pg(t, i, 0), pg(t, i, 1));
+            G->bn_train_backward(rows, xs.c, x, pw(t, i, 0), tn->save_mean, tn->save_inv_std, dy, dx, pg(t, i, 0), pg(t, i, 1));
         else
-            et_f32_batchnorm_frozen_backward__ref(rows, xs.c, x, pw(t, i, 0), tn->run_mean, tn->run_var, nd->eps, dy, dx, pg(t, i, 0), pg(t, i, 1));
+            G->bn_frozen_backward(rows, xs.c, x, pw(t, i, 0), tn->run_mean, tn->run_var, nd->eps, dy, dx, pg(t, i, 0), pg(t, i, 1));
         break;
-    case ET_OP_ACT: et_f32_act_backward__ref(cnt, nd->act, x, dy, dx); break;
+    case ET_OP_ACT:
+        if (tn->mask) G->act_backward_mask(cnt, nd->act, tn->mask, dy, dx);
+        else G->act_backward(cnt, nd->act, x, dy, dx);
+        break;
     case ET_OP_ADD: case ET_OP_MUL: {
         uint32_t yv = nd->in[1];
         float *dyb = t->grad[yv] ? gradbuf(t, yv) : NULL;
