@@ -39,7 +39,9 @@ static inline VM ga_on(V x, et_act act) {
     }
 }
 
-/* dx + dy * d for a derivative d of float accuracy; d == 0 leaves dx (an infinite dy stays out). */
+/* dx + dy * d for a derivative d of float accuracy; d == 0 leaves dx (an
+ * infinite dy stays out). Where the reference's double derivative rounds to 0
+ * (|x| above ~19 for tanh, ~37 for sigmoid) this d is tiny but not 0. */
 static inline V ga_smooth(V x, V dy, V dx, et_act act) {
     V d;
     if (act.kind == ET_ACT_TANH) {
