@@ -108,6 +108,15 @@ typedef struct et_grad_kernels {
     void (*act_backward)(size_t count, et_act act, const float *x, const float *dy, float *dx);
     void (*act_mask)(size_t count, et_act act, const float *z, uint8_t *mask);
     void (*act_backward_mask)(size_t count, et_act act, const uint8_t *mask, const float *dy, float *dx);
+    /* act_mask and y = act(x) in one pass, y as the forward table of the
+     * same ISA computes it (x may be y); the trainer uses it only when the
+     * forward table's isa is this table's. */
+    void (*act_forward_mask)(size_t count, et_act act, const float *x, float *y, uint8_t *mask);
+    /* bn_train_backward fused with the backward of a ReLU/clip after it (see
+     * et_f32_batchnorm_train_backward_mask__ref). */
+    void (*bn_train_backward_mask)(size_t rows, size_t c, const float *x, const float *gamma, const float *save_mean,
+                                   const float *save_inv_std, const uint8_t *mask, const float *dy, float *dx,
+                                   float *dgamma, float *dbeta);
 } et_grad_kernels;
 
 /* The backward table that goes with a forward table (same ISA); the

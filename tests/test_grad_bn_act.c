@@ -1,14 +1,16 @@
 /* The batchnorm and activation kernels of every et_grad_kernels table this
  * CPU runs against the reference kernels of train/grad_ops.h, on random
  * shapes with tails (C 1..67, rows 1..300), special values and kinks; the
- * one-bit activation mask against the pre-activation it replaces; and the
- * trainer's plan dropping the input of a ReLU-family activation. */
+ * one-bit activation mask against the pre-activation it replaces; the
+ * trainer's plan dropping the input of a ReLU-family activation, and its
+ * batchnorm + ReLU6 backward fusion against the unfused backward. */
 #include <stdint.h>
 #include <stdlib.h>
 #include "dispatch.h"
 #include "edgetune.h"
 #include "harness.h"
 #include "train/grad_ops.h"
+#include "train/trainer.h"
 
 static const et_isa levels[] = {ET_ISA_GENERIC, ET_ISA_AVX2, ET_ISA_AVX512};
 #define N_LEVELS (sizeof levels / sizeof levels[0])
@@ -69,6 +71,20 @@ static void bn_case(const et_grad_kernels *G, size_t rows, size_t c, unsigned se
         *ok &= same_bits(dx1, dx2, n) && same_bits(dg1, dg2, 2 * c);
         free(dx1); free(dx2); free(dg1); free(dg2);
     }
+    /* fused with a ReLU after it: the same bits as the activation's backward
+     * into a zeroed buffer followed by the plain backward */
+    uint8_t *mask = malloc(n / 8 + 1);
+    float *ga = calloc(n ? n : 1, 4), *dx1 = dup(dx0, n), *dx2 = dup(dx0, n), *dx3 = dup(dx0, n);
+    float *dg = calloc(6 * c, 4);
+    if (!mask || !ga || !dx1 || !dx2 || !dx3 || !dg) { *ok = 0; return; }
+    for (size_t i = 0; i < n; i++) if (i % 7 == 3) dy[i] = -0.0f;
+    et_f32_act_mask__ref(n, et_act_relu(), y0, mask);
+    G->act_backward_mask(n, et_act_relu(), mask, dy, ga);
+    G->bn_train_backward(rows, c, x, g, r0 + 2 * c, r0 + 3 * c, ga, dx1, dg, dg + c);
+    G->bn_train_backward_mask(rows, c, x, g, r0 + 2 * c, r0 + 3 * c, mask, dy, dx2, dg + 2 * c, dg + 3 * c);
+    et_f32_batchnorm_train_backward_mask__ref(rows, c, x, g, r0 + 2 * c, r0 + 3 * c, mask, dy, dx3, dg + 4 * c, dg + 5 * c);
+    *ok &= same_bits(dx1, dx2, n) && same_bits(dx1, dx3, n) && same_bits(dg, dg + 2 * c, 2 * c) && same_bits(dg, dg + 4 * c, 2 * c);
+    free(mask); free(ga); free(dx1); free(dx2); free(dx3); free(dg);
     free(x); free(dy); free(g); free(b); free(st); free(y0); free(y1); free(dx0);
 }
 
@@ -166,6 +182,18 @@ static void test_activation_backward(void) {
                     et_f32_act_mask__ref(n, a, x, m0);
                     G->act_mask(n, a, x, m1);
                     CHECKF(memcmp(m0, m1, (n + 7) / 8) == 0, "%s mask kind %d n %zu", G->isa, (int)a.kind, n);
+                    /* one pass: the forward table's act and the same mask, also in place */
+                    const et_kernels *k = et_kernels_for(levels[L], NULL, 0);
+                    float *y0 = malloc(n * 4), *y1 = dup(x, n);
+                    CHECK(y0 && y1);
+                    k->act(n, a, x, y0);
+                    memset(m1, 0x5A, (n + 7) / 8);
+                    G->act_forward_mask(n, a, x, d2, m1);
+                    CHECKF(same_bits(d2, y0, n) && memcmp(m0, m1, (n + 7) / 8) == 0, "%s forward+mask kind %d n %zu", G->isa, (int)a.kind, n);
+                    memset(m1, 0x5A, (n + 7) / 8);
+                    G->act_forward_mask(n, a, y1, y1, m1);
+                    CHECKF(same_bits(y1, y0, n) && memcmp(m0, m1, (n + 7) / 8) == 0, "%s in-place forward+mask kind %d n %zu", G->isa, (int)a.kind, n);
+                    free(y0); free(y1);
                     /* both paths from the same nonzero start */
                     float *e0 = malloc(n * 4);
                     CHECK(e0);
@@ -236,9 +264,53 @@ static void test_mask_shrinks_plan(void) {
     et_model_free(ms);
 }
 
+/* A training step's gradients (batchnorm running its ReLU6's backward) are
+ * the bits of the unfused backward a probe pass runs. */
+static void test_fused_step_matches_unfused(void) {
+    et_model *m = bn_act_model(et_act_relu6());
+    CHECK(m);
+    et_train_config c;
+    et_train_config_default(&c);
+    c.batch = 4;
+    c.freeze_to = 0;
+    c.bn_mode = ET_BN_TRAIN;
+    c.accum_steps = 2; /* the first step leaves its gradients in place */
+    et_plan p;
+    CHECK_OK(et_model_plan_train(m, &c, &p));
+    void *aa = malloc(p.total), *ab = malloc(p.total);
+    CHECK(aa && ab);
+    et_trainer *ta = NULL, *tb = NULL;
+    CHECK_OK(et_trainer_prepare(m, &c, aa, p.total, &ta, NULL));
+    CHECK_OK(et_trainer_prepare(m, &c, ab, p.total, &tb, NULL));
+    int fused = 0;
+    for (uint32_t i = 0; i < ta->n_nodes; i++) fused += ta->nodes[i].fuse_act != 0;
+    CHECK(fused == 1);
+    float x[4 * 8 * 8 * 3];
+    int32_t y[4] = {0, 1, 2, 3};
+    t_fill(x, sizeof x / 4, 11);
+    float loss = 0.0f;
+    double lb = 0.0;
+    CHECK_OK(et_trainer_step(ta, x, y, &loss));
+    memcpy(tb->data[0], x, sizeof x);
+    CHECK_OK(et_train_probe_pass(tb, y, NULL, &lb));
+    CHECK((float)lb == loss);
+    size_t nt = 0;
+    for (uint32_t k = 0; k < ta->n_params; k++) {
+        if (!ta->params[k].trained) continue;
+        nt++;
+        /* the step's loss is scaled by 1/accum_steps: a power of two commutes with every rounding */
+        for (size_t e = 0; e < ta->params[k].count; e++) ta->params[k].g[e] *= 2.0f;
+        CHECKF(same_bits(ta->params[k].g, tb->params[k].g, ta->params[k].count), "parameter %u", k);
+    }
+    CHECK(nt >= 4);
+    free(aa); free(ab);
+    et_model_free(m);
+}
+
 int main(void) {
     RUN(test_batchnorm);
     RUN(test_activation_backward);
     RUN(test_mask_shrinks_plan);
+    RUN(test_fused_step_matches_unfused);
     return t_summary(__FILE__);
 }

@@ -110,11 +110,25 @@ static void act_mask(size_t count, et_act act, const float *z, uint8_t *mask) {
     }
 }
 
+/* y = act(x), the same lanes as this ISA's forward act kernel, and the mask
+ * of x, in one pass over x (which may be y). */
+static void act_forward_mask(size_t count, et_act act, const float *x, float *y, uint8_t *mask) {
+    for (size_t i = 0; i < count; i += VW) {
+        const size_t n = count - i < VW ? count - i : VW;
+        const VM tm = V_TAIL(n);
+        V xv = V_LOADM(x + i, tm);
+        unsigned b = ga_bits_of(GA_AND(ga_on(xv, act), tm));
+        V_STOREM(y + i, tm, v_act(xv, act));
+        for (size_t k = 0; k < (n + 7) / 8; k++) mask[i / 8 + k] = (uint8_t)(b >> (8 * k));
+    }
+}
+
 static void act_backward_mask(size_t count, et_act act, const uint8_t *mask, const float *dy, float *dx) {
     if (act.kind == ET_ACT_LEAKY_RELU) {
         for (size_t i = 0; i < count; i += VDW) {
-            const VDT tm = VD_TAIL(count - i < VDW ? count - i : VDW);
-            VD r = ga_piecewise(VD_ZERO(), vd_bits(mask, i), VD_LOADFM(dy + i, tm), VD_LOADFM(dx + i, tm), act);
+            const size_t n = count - i < VDW ? count - i : VDW;
+            const VDT tm = VD_TAIL(n);
+            VD r = ga_piecewise(VD_ZERO(), vd_bits(mask, i, n), VD_LOADFM(dy + i, tm), VD_LOADFM(dx + i, tm), act);
             VD_STOREFM(dx + i, tm, r);
         }
         return;

@@ -59,8 +59,22 @@ static void bn_train(size_t rows, size_t c, const float *x, const float *gamma, 
     }
 }
 
-static void bn_train_backward(size_t rows, size_t c, const float *x, const float *gamma, const float *save_mean,
-                              const float *save_inv_std, const float *dy, float *dx, float *dgamma, float *dbeta) {
+#if defined(__GNUC__)
+#define BN_INLINE static inline __attribute__((always_inline))
+#else
+#define BN_INLINE static inline
+#endif
+
+/* dy of the batchnorm, or (mask given) the gradient a ReLU/clip after it
+ * passes back into a zeroed buffer: 0 + dy where the bit is set, else +0. */
+BN_INLINE VD bn_dy(const float *dy, const uint8_t *mask, size_t i, size_t n, VDT tm) {
+    VD d = VD_LOADFM(dy + i, tm);
+    return mask ? VD_BLEND(vd_bits(mask, i, n), VD_ZERO(), VD_ADD(VD_ZERO(), d)) : d;
+}
+
+BN_INLINE void bn_backward(size_t rows, size_t c, const float *x, const float *gamma, const float *save_mean,
+                           const float *save_inv_std, const uint8_t *mask, const float *dy, float *dx,
+                           float *dgamma, float *dbeta) {
     double sdy[BN_CH], sdyx[BN_CH], mu[BN_CH], is[BN_CH], sc[BN_CH], a[BN_CH];
     if (rows == 0) return;
     const double rn = 1.0 / (double)rows;
@@ -73,7 +87,7 @@ static void bn_train_backward(size_t rows, size_t c, const float *x, const float
         }
         /* the two per-channel reductions every dx element depends on */
         BN_PASS(rows, cb, {
-            VD d = VD_LOADFM(dy + o + j, tm);
+            VD d = bn_dy(dy, mask, o + j, cb - j < VDW ? cb - j : VDW, tm);
             VD xc = VD_SUB(VD_LOADFM(x + o + j, tm), VD_LOAD(mu + j));
             VD_STORE(sdy + j, VD_ADD(VD_LOAD(sdy + j), d));
             VD_STORE(sdyx + j, VD_ADD(VD_LOAD(sdyx + j), VD_MUL(VD_MUL(d, xc), VD_LOAD(is + j))));
@@ -90,10 +104,23 @@ static void bn_train_backward(size_t rows, size_t c, const float *x, const float
         const VD vrn = VD_SET1(rn);
         BN_PASS(rows, cb, {
             VD xh = VD_MUL(VD_SUB(VD_LOADFM(x + o + j, tm), VD_LOAD(mu + j)), VD_LOAD(is + j));
-            VD t = VD_SUB(VD_SUB(VD_LOADFM(dy + o + j, tm), VD_LOAD(a + j)), VD_MUL(VD_MUL(xh, VD_LOAD(sdyx + j)), vrn));
+            VD d = bn_dy(dy, mask, o + j, cb - j < VDW ? cb - j : VDW, tm);
+            VD t = VD_SUB(VD_SUB(d, VD_LOAD(a + j)), VD_MUL(VD_MUL(xh, VD_LOAD(sdyx + j)), vrn));
             VD_STOREFM(dx + o + j, tm, VD_ADD(VD_LOADFM(dx + o + j, tm), VD_MUL(VD_LOAD(sc + j), t)));
         })
     }
+}
+
+static void bn_train_backward(size_t rows, size_t c, const float *x, const float *gamma, const float *save_mean,
+                              const float *save_inv_std, const float *dy, float *dx, float *dgamma, float *dbeta) {
+    bn_backward(rows, c, x, gamma, save_mean, save_inv_std, NULL, dy, dx, dgamma, dbeta);
+}
+
+/* Fused with the backward of the ReLU/clip that follows (act only selects). */
+static void bn_train_backward_mask(size_t rows, size_t c, const float *x, const float *gamma,
+                                   const float *save_mean, const float *save_inv_std, const uint8_t *mask,
+                                   const float *dy, float *dx, float *dgamma, float *dbeta) {
+    bn_backward(rows, c, x, gamma, save_mean, save_inv_std, mask, dy, dx, dgamma, dbeta);
 }
 
 static void bn_frozen_backward(size_t rows, size_t c, const float *x, const float *gamma, const float *mean,

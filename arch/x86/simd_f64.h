@@ -33,8 +33,8 @@ typedef __mmask8 VDM;   /* result of a double comparison */
 #define VDM_NOT(a) ((__mmask8)~(a))
 /* m ? b : a */
 #define VD_BLEND(m, a, b) _mm512_mask_blend_pd((m), (a), (b))
-/* Bits i..i+7 of a bit mask (bit i of p[i/8]); i is a multiple of 8. */
-static inline VDM vd_bits(const uint8_t *p, size_t i) { return (__mmask8)p[i / 8]; }
+/* Lane l on where bit l of b is set. */
+static inline VDM vd_lanes(unsigned b) { return (__mmask8)b; }
 
 #elif defined(ET_X86_AVX2)
 #define VDW 4
@@ -62,14 +62,21 @@ static const int32_t et_x86_tail4_tbl[8] = {-1, -1, -1, -1, 0, 0, 0, 0};
 #define VDM_AND(a, b) _mm256_and_pd((a), (b))
 #define VDM_NOT(a) _mm256_xor_pd((a), _mm256_castsi256_pd(_mm256_set1_epi64x(-1)))
 #define VD_BLEND(m, a, b) _mm256_blendv_pd((a), (b), (m))
-/* Bits i..i+3 of a bit mask (bit i of p[i/8]); i is a multiple of 4. */
-static inline VDM vd_bits(const uint8_t *p, size_t i) {
+static inline VDM vd_lanes(unsigned b) {
     const __m256i sel = _mm256_set_epi64x(8, 4, 2, 1);
-    __m256i b = _mm256_set1_epi64x((p[i / 8] >> (i % 8)) & 15);
-    return _mm256_castsi256_pd(_mm256_cmpeq_epi64(_mm256_and_si256(b, sel), sel));
+    __m256i v = _mm256_set1_epi64x((long long)(b & 15));
+    return _mm256_castsi256_pd(_mm256_cmpeq_epi64(_mm256_and_si256(v, sel), sel));
 }
 #else
 #error "define ET_X86_AVX2 or ET_X86_AVX512 before including simd.h"
 #endif
+
+/* Lanes for bits i .. i+n-1 (n <= VDW) of a bit mask (bit i of p[i/8]), any
+ * i; reads no byte past the one holding bit i+n-1. */
+static inline VDM vd_bits(const uint8_t *p, size_t i, size_t n) {
+    unsigned b = (unsigned)p[i / 8] >> (i % 8);
+    if (i % 8 + n > 8) b |= (unsigned)p[i / 8 + 1] << (8 - i % 8);
+    return vd_lanes(b);
+}
 
 #endif

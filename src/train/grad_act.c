@@ -73,6 +73,11 @@ void et_f32_act_mask__ref(size_t count, et_act act, const float *z, uint8_t *mas
         if (on_branch(act, z[i])) mask[i / 8] = (uint8_t)(mask[i / 8] | (1u << (i % 8)));
 }
 
+void et_f32_act_forward_mask__ref(size_t count, et_act act, const float *x, float *y, uint8_t *mask) {
+    et_f32_act_mask__ref(count, act, x, mask); /* first: x may be y */
+    et_f32_act__ref(count, act, x, y);
+}
+
 void et_f32_act_backward_mask__ref(size_t count, et_act act, const uint8_t *mask, const float *dy, float *dx) {
     for (size_t i = 0; i < count; i++) {
         int on = (mask[i / 8] >> (i % 8)) & 1;

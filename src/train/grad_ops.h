@@ -23,6 +23,8 @@ static inline int et_act_backward_uses_mask(et_act act) {
 }
 /* Write the mask of z (bits past count in the last byte are 0). */
 void et_f32_act_mask__ref(size_t count, et_act act, const float *z, uint8_t *mask);
+/* The mask of x and y = et_f32_act__ref(x) (x may be y). */
+void et_f32_act_forward_mask__ref(size_t count, et_act act, const float *x, float *y, uint8_t *mask);
 /* dx += dy * act'(x) from the mask: the same bits as et_f32_act_backward__ref on x. */
 void et_f32_act_backward_mask__ref(size_t count, et_act act, const uint8_t *mask, const float *dy, float *dx);
 
@@ -53,6 +55,14 @@ void et_f32_batchnorm_train__ref(size_t rows, size_t c, const float *x, const fl
 void et_f32_batchnorm_train_backward__ref(size_t rows, size_t c, const float *x, const float *gamma,
                                           const float *save_mean, const float *save_inv_std,
                                           const float *dy, float *dx, float *dgamma, float *dbeta);
+/* The same fused with the backward of a ReLU or clip right after the
+ * batchnorm: dy is the activation's output gradient and mask its bit mask
+ * (et_f32_act_mask__ref); the same bits as running
+ * et_f32_act_backward_mask__ref into a zeroed buffer and then the above. */
+void et_f32_batchnorm_train_backward_mask__ref(size_t rows, size_t c, const float *x, const float *gamma,
+                                               const float *save_mean, const float *save_inv_std,
+                                               const uint8_t *mask, const float *dy, float *dx, float *dgamma,
+                                               float *dbeta);
 /* Backward with frozen statistics (eval-mode BN): inv_std = 1/sqrt(var + eps). */
 void et_f32_batchnorm_frozen_backward__ref(size_t rows, size_t c, const float *x, const float *gamma,
                                            const float *mean, const float *var, float eps,

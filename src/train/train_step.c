@@ -40,6 +40,15 @@ static et_pool_geom pool_geom(const et_node *nd, et_shape xs, et_shape ys) {
     return g;
 }
 
+/* y = act(x) as the forward table computes it, and the bit mask of x. One
+ * pass when the backward table is the forward table's ISA. */
+static void act_with_mask(const et_kernels *k, const et_grad_kernels *G, et_act act, size_t cnt, const float *x,
+                          float *y, uint8_t *mask) {
+    if (strcmp(k->isa, G->isa) == 0) { G->act_forward_mask(cnt, act, x, y, mask); return; }
+    G->act_mask(cnt, act, x, mask);
+    k->act(cnt, act, x, y);
+}
+
 /* Forward of node i. train: suffix nodes save what backward needs. */
 static void forward_node(et_trainer *t, uint32_t i, int train, const float **cptr) {
     const et_node *nd = &t->m->nodes[i];
@@ -72,8 +81,8 @@ static void forward_node(et_trainer *t, uint32_t i, int train, const float **cpt
                          tn->run_var ? tn->run_var : pw(t, i, 3), nd->eps, y);
         break;
     case ET_OP_ACT:
-        if (tn->mask && train) G->act_mask(cnt, nd->act, x, tn->mask);
-        k->act(cnt, nd->act, x, y);
+        if (tn->mask && train) act_with_mask(k, G, nd->act, cnt, x, y, tn->mask);
+        else k->act(cnt, nd->act, x, y);
         break;
     case ET_OP_ADD: case ET_OP_MUL:
         k->binary(nd->op == ET_OP_ADD ? ET_BINARY_ADD : ET_BINARY_MUL, xs, x, t->shapes[nd->in[1]], t->data[nd->in[1]], ys, act, out);
@@ -95,10 +104,7 @@ static void forward_node(et_trainer *t, uint32_t i, int train, const float **cpt
     default: break; /* views */
     }
     if (split && tn->z) k->act(cnt, tn->act, tn->z, y);
-    else if (split) { /* y holds the pre-activation: keep its mask, activate in place */
-        G->act_mask(cnt, tn->act, y, tn->zmask);
-        k->act(cnt, tn->act, y, y);
-    }
+    else if (split) act_with_mask(k, G, tn->act, cnt, y, y, tn->zmask); /* y held the pre-activation */
 }
 
 static void col_sum(size_t rows, size_t c, const float *dy, float *db) {
@@ -109,16 +115,35 @@ static void col_sum(size_t rows, size_t c, const float *dy, float *db) {
     }
 }
 
+/* Tests: the deliberate weight-gradient bug of et_train_debug_fault. */
+static void debug_fault(et_trainer *t, uint32_t i) {
+    float *gw = pg(t, i, 0);
+    if (t->debug_grad_scale != 0.0f && i == t->debug_node && gw)
+        et_grad_scale(t->params[t->nodes[i].p[0]].count, t->debug_grad_scale, gw);
+}
+
 static void backward_node(et_trainer *t, uint32_t i, float **cgrad) {
     const et_node *nd = &t->m->nodes[i];
     tnode *tn = &t->nodes[i];
     et_shape xs = t->shapes[nd->in[0]], ys = t->shapes[i + 1];
     const float *x = t->data[nd->in[0]];
     size_t rows = xs.n * xs.h * xs.w, cnt = et_shape_count(ys);
-    float *dy = gradbuf(t, i + 1);
-    if (!dy) return;
     /* the SIMD twins of the reference backward kernels for t->k's ISA */
     const et_grad_kernels *G = et_grad_kernels_of(t->k);
+    /* a batchnorm runs the backward of the ReLU/clip after it (the plan kept
+     * that one's gradient and mask alive); observers see every node's own */
+    int fuse = !t->probe && !t->unfused;
+    if (fuse && tn->fused) return;
+    if (fuse && tn->fuse_act) {
+        uint32_t j = tn->fuse_act - 1;
+        float *dx = t->grad[nd->in[0]] ? gradbuf(t, nd->in[0]) : NULL;
+        G->bn_train_backward_mask(rows, xs.c, x, pw(t, i, 0), tn->save_mean, tn->save_inv_std, t->nodes[j].mask,
+                                  gradbuf(t, j + 1), dx, pg(t, i, 0), pg(t, i, 1));
+        debug_fault(t, i);
+        return;
+    }
+    float *dy = gradbuf(t, i + 1);
+    if (!dy) return;
     if (tn->z || tn->zmask) { /* through the fused activation first */
         memset(tn->dz, 0, cnt * sizeof(float));
         if (tn->zmask) G->act_backward_mask(cnt, tn->act, tn->zmask, dy, tn->dz);
@@ -175,9 +200,7 @@ static void backward_node(et_trainer *t, uint32_t i, float **cgrad) {
         break;
     default: break; /* flatten/reshape: the gradient buffer is shared with the input */
     }
-    float *gw = pg(t, i, 0);
-    if (t->debug_grad_scale != 0.0f && i == t->debug_node && gw)
-        et_grad_scale(t->params[tn->p[0]].count, t->debug_grad_scale, gw);
+    debug_fault(t, i);
 }
 
 static double compute_loss(et_trainer *t, const void *targets, float *dlogits, float scale) {
@@ -306,7 +329,9 @@ et_status et_train_probe_pass(et_trainer *t, const void *targets, const float *d
     if (dlogits && dl) memcpy(dl, dlogits, et_shape_count(t->shapes[t->logits]) * sizeof *dl);
     if (dl) {
         et_train_zero_grads(t);
+        t->unfused = 1; /* callers read every value's gradient */
         backward_all(t);
+        t->unfused = 0;
     }
     backup_running(t, 1);
     t->dropout_counter = draws;

@@ -39,6 +39,8 @@ typedef struct tnode {
     const et_conv_impl *impl;          /* conv/linear: the fast kernel for its geometry */
     void *packed;                      /* its packed weights (repacked after each update when trained) */
     uint8_t repack;
+    uint32_t fuse_act;   /* train-mode batchnorm: 1 + the ReLU/clip whose backward it runs (0: none)... */
+    uint8_t fused;       /* ...and that activation, whose own backward is then skipped */
 } tnode;
 
 struct et_trainer {
@@ -68,6 +70,7 @@ struct et_trainer {
     uint64_t steps, batches, dropout_counter;
     const struct et_train_probe *probe;  /* observer of every value (monitors), or NULL */
     int dropout_off;                     /* probe passes: dropout acts as identity */
+    int unfused;                         /* probe passes: every node runs its own backward */
     uint32_t debug_node;                 /* tests: node whose weight gradient is scaled... */
     float debug_grad_scale;              /* ...by this factor when != 0 (a deliberate bug) */
     char err[ET_ERR_LEN];
