@@ -116,7 +116,12 @@ typedef struct et_grad_kernels {
      * et_f32_batchnorm_train_backward_mask__ref). */
     void (*bn_train_backward_mask)(size_t rows, size_t c, const float *x, const float *gamma, const float *save_mean,
                                    const float *save_inv_std, const uint8_t *mask, const float *dy, float *dx,
-                                   float *dgamma, float *dbeta);
+                                   int overwrite, float *dgamma, float *dbeta);
+    /* bn_train fused with a ReLU/clip forward after it (as act_forward_mask,
+     * so the trainer uses it only with the forward table of this ISA). */
+    void (*bn_train_act)(size_t rows, size_t c, const float *x, const float *gamma, const float *beta, float eps,
+                         float momentum, float *running_mean, float *running_var, float *save_mean,
+                         float *save_inv_std, et_act act, uint8_t *mask, float *y);
 } et_grad_kernels;
 
 /* The backward table that goes with a forward table (same ISA); the

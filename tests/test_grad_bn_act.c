@@ -48,11 +48,28 @@ static void bn_case(const et_grad_kernels *G, size_t rows, size_t c, unsigned se
     t_fill(st, 12 * c, seed + 5);
     for (size_t k = 0; k < c; k++) st[c + k] = st[7 * c + k] = fabsf(st[c + k]) + 0.5f; /* running var > 0 */
     memcpy(st + 6 * c, st, 2 * c * 4);
+    float *init = dup(st, 2 * c); /* the running stats before the update */
+    if (!init) { *ok = 0; return; }
     /* st: [rm rv sm si dg db] for the reference, then the same for G */
     float *r0 = st, *r1 = st + 6 * c;
     et_f32_batchnorm_train__ref(rows, c, x, g, b, 1e-5f, 0.1f, r0, r0 + c, r0 + 2 * c, r0 + 3 * c, y0);
     G->bn_train(rows, c, x, g, b, 1e-5f, 0.1f, r1, r1 + c, r1 + 2 * c, r1 + 3 * c, y1);
     *ok &= same_bits(y0, y1, n) && same_bits(r0, r1, 4 * c);
+    /* fused with a ReLU/clip forward: the activation of y0 and its mask, and the same statistics */
+    const et_act fa[3] = {et_act_relu6(), et_act_relu(), et_act_clip(-0.5f, 0.5f)};
+    for (int q = 0; q < 3 && n; q++) {
+        float *ya = malloc(n * 4), *yb = malloc(n * 4), *s2 = malloc(8 * c * 4);
+        uint8_t *ma = malloc((n + 7) / 8), *mb = malloc((n + 7) / 8);
+        if (!ya || !yb || !s2 || !ma || !mb) { *ok = 0; return; }
+        memcpy(s2, init, 2 * c * 4); memcpy(s2 + 4 * c, init, 2 * c * 4);
+        memset(ma, 0xA5, (n + 7) / 8);
+        G->bn_train_act(rows, c, x, g, b, 1e-5f, 0.1f, s2, s2 + c, s2 + 2 * c, s2 + 3 * c, fa[q], ma, ya);
+        et_f32_batchnorm_train_act__ref(rows, c, x, g, b, 1e-5f, 0.1f, s2 + 4 * c, s2 + 5 * c, s2 + 6 * c, s2 + 7 * c, fa[q], mb, yb);
+        *ok &= same_bits(ya, yb, n) && memcmp(ma, mb, (n + 7) / 8) == 0 && same_bits(s2, s2 + 4 * c, 4 * c) && same_bits(s2, r0, 4 * c);
+        G->act_forward_mask(n, fa[q], y0, yb, mb);
+        *ok &= same_bits(ya, yb, n) && memcmp(ma, mb, (n + 7) / 8) == 0;
+        free(ya); free(yb); free(s2); free(ma); free(mb);
+    }
     /* backward, accumulating into nonzero gradients, with each output optional */
     for (int drop = 0; drop < 4; drop++) {
         float *dx1 = dup(dx0, n), *dx2 = dup(dx0, n), *dg1 = dup(r0 + 4 * c, 2 * c), *dg2 = dup(r0 + 4 * c, 2 * c);
@@ -81,10 +98,16 @@ static void bn_case(const et_grad_kernels *G, size_t rows, size_t c, unsigned se
     et_f32_act_mask__ref(n, et_act_relu(), y0, mask);
     G->act_backward_mask(n, et_act_relu(), mask, dy, ga);
     G->bn_train_backward(rows, c, x, g, r0 + 2 * c, r0 + 3 * c, ga, dx1, dg, dg + c);
-    G->bn_train_backward_mask(rows, c, x, g, r0 + 2 * c, r0 + 3 * c, mask, dy, dx2, dg + 2 * c, dg + 3 * c);
-    et_f32_batchnorm_train_backward_mask__ref(rows, c, x, g, r0 + 2 * c, r0 + 3 * c, mask, dy, dx3, dg + 4 * c, dg + 5 * c);
+    G->bn_train_backward_mask(rows, c, x, g, r0 + 2 * c, r0 + 3 * c, mask, dy, dx2, 0, dg + 2 * c, dg + 3 * c);
+    et_f32_batchnorm_train_backward_mask__ref(rows, c, x, g, r0 + 2 * c, r0 + 3 * c, mask, dy, dx3, 0, dg + 4 * c, dg + 5 * c);
     *ok &= same_bits(dx1, dx2, n) && same_bits(dx1, dx3, n) && same_bits(dg, dg + 2 * c, 2 * c) && same_bits(dg, dg + 4 * c, 2 * c);
-    free(mask); free(ga); free(dx1); free(dx2); free(dx3); free(dg);
+    /* overwrite: as into a zeroed dx */
+    for (size_t i = 0; i < n; i++) { dx1[i] = 0.0f; dx2[i] = dx3[i] = NAN; }
+    G->bn_train_backward(rows, c, x, g, r0 + 2 * c, r0 + 3 * c, ga, dx1, NULL, NULL);
+    G->bn_train_backward_mask(rows, c, x, g, r0 + 2 * c, r0 + 3 * c, mask, dy, dx2, 1, NULL, NULL);
+    et_f32_batchnorm_train_backward_mask__ref(rows, c, x, g, r0 + 2 * c, r0 + 3 * c, mask, dy, dx3, 1, NULL, NULL);
+    *ok &= same_bits(dx1, dx2, n) && same_bits(dx1, dx3, n);
+    free(mask); free(ga); free(dx1); free(dx2); free(dx3); free(dg); free(init);
     free(x); free(dy); free(g); free(b); free(st); free(y0); free(y1); free(dx0);
 }
 

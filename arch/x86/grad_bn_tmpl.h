@@ -20,9 +20,17 @@
         if (j < (CB)) { const VDT tm = VD_TAIL((CB) - j); BODY }                  \
     }
 
-static void bn_train(size_t rows, size_t c, const float *x, const float *gamma, const float *beta, float eps,
-                     float momentum, float *running_mean, float *running_var, float *save_mean,
-                     float *save_inv_std, float *y) {
+#if defined(__GNUC__)
+#define BN_INLINE static inline __attribute__((always_inline))
+#else
+#define BN_INLINE static inline
+#endif
+
+/* The forward; with mask, y = act(batchnorm) for a ReLU/clip act, lane-exact
+ * with the float forward act on the rounded output, and the act's bit mask. */
+BN_INLINE void bn_forward(size_t rows, size_t c, const float *x, const float *gamma, const float *beta, float eps,
+                          float momentum, float *running_mean, float *running_var, float *save_mean,
+                          float *save_inv_std, et_act act, uint8_t *mask, float *y) {
     double acc[BN_CH], mu[BN_CH], is[BN_CH], ga[BN_CH], be[BN_CH];
     const double m = (double)momentum;
     for (size_t c0 = 0; c0 < c; c0 += BN_CH) {
@@ -52,18 +60,39 @@ static void bn_train(size_t rows, size_t c, const float *x, const float *gamma, 
             if (running_var)
                 running_var[k] = (float)((1.0 - m) * (double)running_var[k] + m * acc[j] / (double)(rows - 1));
         }
+        const int clip = act.kind == ET_ACT_CLIP;
+        const VD lo = VD_SET1(clip ? (double)act.a : 0.0), hi = VD_SET1(clip ? (double)act.b : 0.0);
         BN_PASS(rows, cb, {
             VD v = VD_MUL(VD_SUB(VD_LOADFM(x + o + j, tm), VD_LOAD(mu + j)), VD_LOAD(is + j));
-            VD_STOREFM(y + o + j, tm, VD_ADD(VD_MUL(v, VD_LOAD(ga + j)), VD_LOAD(be + j)));
+            VD r = VD_ADD(VD_MUL(v, VD_LOAD(ga + j)), VD_LOAD(be + j));
+            if (mask) {
+                VD z = VD_ROUNDF(r); /* the float the act would read */
+                VDM on = VD_LT(lo, z);
+                r = VD_MAX(lo, z);
+                if (clip) { on = VDM_AND(on, VD_LT(z, hi)); r = VD_MIN(hi, r); }
+                vd_bits_put(mask, o + j, cb - j < VDW ? cb - j : VDW, VDM_BITS(on));
+            }
+            VD_STOREFM(y + o + j, tm, r);
         })
     }
 }
 
-#if defined(__GNUC__)
-#define BN_INLINE static inline __attribute__((always_inline))
-#else
-#define BN_INLINE static inline
-#endif
+static void bn_train(size_t rows, size_t c, const float *x, const float *gamma, const float *beta, float eps,
+                     float momentum, float *running_mean, float *running_var, float *save_mean,
+                     float *save_inv_std, float *y) {
+    bn_forward(rows, c, x, gamma, beta, eps, momentum, running_mean, running_var, save_mean, save_inv_std,
+               et_act_none(), NULL, y);
+}
+
+/* Fused with the ReLU/clip forward that follows: y is the activation's output. */
+static void bn_train_act(size_t rows, size_t c, const float *x, const float *gamma, const float *beta, float eps,
+                         float momentum, float *running_mean, float *running_var, float *save_mean,
+                         float *save_inv_std, et_act act, uint8_t *mask, float *y) {
+    size_t n = rows * c;
+    bn_forward(rows, c, x, gamma, beta, eps, momentum, running_mean, running_var, save_mean, save_inv_std, act,
+               mask, y);
+    if (n % 8) mask[n / 8] = (uint8_t)(mask[n / 8] & ((1u << (n % 8)) - 1u)); /* as act_mask: no stray bits */
+}
 
 /* dy of the batchnorm, or (mask given) the gradient a ReLU/clip after it
  * passes back into a zeroed buffer: 0 + dy where the bit is set, else +0. */
@@ -74,7 +103,7 @@ BN_INLINE VD bn_dy(const float *dy, const uint8_t *mask, size_t i, size_t n, VDT
 
 BN_INLINE void bn_backward(size_t rows, size_t c, const float *x, const float *gamma, const float *save_mean,
                            const float *save_inv_std, const uint8_t *mask, const float *dy, float *dx,
-                           float *dgamma, float *dbeta) {
+                           int overwrite, float *dgamma, float *dbeta) {
     double sdy[BN_CH], sdyx[BN_CH], mu[BN_CH], is[BN_CH], sc[BN_CH], a[BN_CH];
     if (rows == 0) return;
     const double rn = 1.0 / (double)rows;
@@ -106,21 +135,22 @@ BN_INLINE void bn_backward(size_t rows, size_t c, const float *x, const float *g
             VD xh = VD_MUL(VD_SUB(VD_LOADFM(x + o + j, tm), VD_LOAD(mu + j)), VD_LOAD(is + j));
             VD d = bn_dy(dy, mask, o + j, cb - j < VDW ? cb - j : VDW, tm);
             VD t = VD_SUB(VD_SUB(d, VD_LOAD(a + j)), VD_MUL(VD_MUL(xh, VD_LOAD(sdyx + j)), vrn));
-            VD_STOREFM(dx + o + j, tm, VD_ADD(VD_LOADFM(dx + o + j, tm), VD_MUL(VD_LOAD(sc + j), t)));
+            VD acc = overwrite ? VD_ZERO() : VD_LOADFM(dx + o + j, tm);
+            VD_STOREFM(dx + o + j, tm, VD_ADD(acc, VD_MUL(VD_LOAD(sc + j), t)));
         })
     }
 }
 
 static void bn_train_backward(size_t rows, size_t c, const float *x, const float *gamma, const float *save_mean,
                               const float *save_inv_std, const float *dy, float *dx, float *dgamma, float *dbeta) {
-    bn_backward(rows, c, x, gamma, save_mean, save_inv_std, NULL, dy, dx, dgamma, dbeta);
+    bn_backward(rows, c, x, gamma, save_mean, save_inv_std, NULL, dy, dx, 0, dgamma, dbeta);
 }
 
 /* Fused with the backward of the ReLU/clip that follows (act only selects). */
 static void bn_train_backward_mask(size_t rows, size_t c, const float *x, const float *gamma,
                                    const float *save_mean, const float *save_inv_std, const uint8_t *mask,
-                                   const float *dy, float *dx, float *dgamma, float *dbeta) {
-    bn_backward(rows, c, x, gamma, save_mean, save_inv_std, mask, dy, dx, dgamma, dbeta);
+                                   const float *dy, float *dx, int overwrite, float *dgamma, float *dbeta) {
+    bn_backward(rows, c, x, gamma, save_mean, save_inv_std, mask, dy, dx, overwrite, dgamma, dbeta);
 }
 
 static void bn_frozen_backward(size_t rows, size_t c, const float *x, const float *gamma, const float *mean,

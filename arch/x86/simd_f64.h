@@ -29,7 +29,12 @@ typedef __mmask8 VDM;   /* result of a double comparison */
 #define VD_LT(a, b) _mm512_cmp_pd_mask((a), (b), _CMP_LT_OQ)
 #define VD_LE(a, b) _mm512_cmp_pd_mask((a), (b), _CMP_LE_OQ)
 #define VD_EQ(a, b) _mm512_cmp_pd_mask((a), (b), _CMP_EQ_OQ)
+#define VD_MAX(a, b) _mm512_max_pd((a), (b))
+#define VD_MIN(a, b) _mm512_min_pd((a), (b))
+/* the double of the float nearest to each lane */
+#define VD_ROUNDF(v) _mm512_cvtps_pd(_mm512_cvtpd_ps(v))
 #define VDM_AND(a, b) ((__mmask8)((a) & (b)))
+#define VDM_BITS(m) ((unsigned)(m))
 #define VDM_NOT(a) ((__mmask8)~(a))
 /* m ? b : a */
 #define VD_BLEND(m, a, b) _mm512_mask_blend_pd((m), (a), (b))
@@ -59,7 +64,11 @@ static const int32_t et_x86_tail4_tbl[8] = {-1, -1, -1, -1, 0, 0, 0, 0};
 #define VD_LT(a, b) _mm256_cmp_pd((a), (b), _CMP_LT_OQ)
 #define VD_LE(a, b) _mm256_cmp_pd((a), (b), _CMP_LE_OQ)
 #define VD_EQ(a, b) _mm256_cmp_pd((a), (b), _CMP_EQ_OQ)
+#define VD_MAX(a, b) _mm256_max_pd((a), (b))
+#define VD_MIN(a, b) _mm256_min_pd((a), (b))
+#define VD_ROUNDF(v) _mm256_cvtps_pd(_mm256_cvtpd_ps(v))
 #define VDM_AND(a, b) _mm256_and_pd((a), (b))
+#define VDM_BITS(m) ((unsigned)_mm256_movemask_pd(m))
 #define VDM_NOT(a) _mm256_xor_pd((a), _mm256_castsi256_pd(_mm256_set1_epi64x(-1)))
 #define VD_BLEND(m, a, b) _mm256_blendv_pd((a), (b), (m))
 static inline VDM vd_lanes(unsigned b) {
@@ -70,6 +79,16 @@ static inline VDM vd_lanes(unsigned b) {
 #else
 #error "define ET_X86_AVX2 or ET_X86_AVX512 before including simd.h"
 #endif
+
+/* Set bits i .. i+n-1 (n <= 8) of a bit mask to the low n bits of b. */
+static inline void vd_bits_put(uint8_t *p, size_t i, size_t n, unsigned b) {
+    const unsigned keep = (1u << n) - 1u, sh = (unsigned)(i % 8);
+    const int two = sh + n > 8;
+    unsigned w = (unsigned)p[i / 8] | (two ? (unsigned)p[i / 8 + 1] << 8 : 0u);
+    w = (w & ~(keep << sh)) | ((b & keep) << sh);
+    p[i / 8] = (uint8_t)w;
+    if (two) p[i / 8 + 1] = (uint8_t)(w >> 8);
+}
 
 /* Lanes for bits i .. i+n-1 (n <= VDW) of a bit mask (bit i of p[i/8]), any
  * i; reads no byte past the one holding bit i+n-1. */

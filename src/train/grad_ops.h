@@ -50,6 +50,12 @@ void et_f32_batchnorm_train__ref(size_t rows, size_t c, const float *x, const fl
                                  const float *beta, float eps, float momentum,
                                  float *running_mean, float *running_var,
                                  float *save_mean, float *save_inv_std, float *y);
+/* The same fused with a ReLU or clip right after it: y is the activation's
+ * output and mask its bit mask (et_f32_act_forward_mask__ref). */
+void et_f32_batchnorm_train_act__ref(size_t rows, size_t c, const float *x, const float *gamma,
+                                     const float *beta, float eps, float momentum, float *running_mean,
+                                     float *running_var, float *save_mean, float *save_inv_std, et_act act,
+                                     uint8_t *mask, float *y);
 /* Backward of the train-mode forward above: dx += ..., dgamma += ..., dbeta += ...
  * (dgamma/dbeta may be NULL when the affine parameters are frozen). */
 void et_f32_batchnorm_train_backward__ref(size_t rows, size_t c, const float *x, const float *gamma,
@@ -58,11 +64,12 @@ void et_f32_batchnorm_train_backward__ref(size_t rows, size_t c, const float *x,
 /* The same fused with the backward of a ReLU or clip right after the
  * batchnorm: dy is the activation's output gradient and mask its bit mask
  * (et_f32_act_mask__ref); the same bits as running
- * et_f32_act_backward_mask__ref into a zeroed buffer and then the above. */
+ * et_f32_act_backward_mask__ref into a zeroed buffer and then the above.
+ * overwrite: dx is written as if it had been zeroed first (no memset). */
 void et_f32_batchnorm_train_backward_mask__ref(size_t rows, size_t c, const float *x, const float *gamma,
                                                const float *save_mean, const float *save_inv_std,
-                                               const uint8_t *mask, const float *dy, float *dx, float *dgamma,
-                                               float *dbeta);
+                                               const uint8_t *mask, const float *dy, float *dx, int overwrite,
+                                               float *dgamma, float *dbeta);
 /* Backward with frozen statistics (eval-mode BN): inv_std = 1/sqrt(var + eps). */
 void et_f32_batchnorm_frozen_backward__ref(size_t rows, size_t c, const float *x, const float *gamma,
                                            const float *mean, const float *var, float eps,

@@ -128,8 +128,8 @@ static void widen(et_buf *b, uint32_t step) {
 }
 
 /* A train-mode batchnorm whose output only a ReLU/clip reads runs that
- * activation's backward inside its own (one pass less over the gradient,
- * which is then never written). */
+ * activation's forward and backward inside its own (the batchnorm's output
+ * and its gradient are then never written). */
 static void plan_fusion(const et_model *m, tplan *P, et_bn_mode bn) {
     for (uint32_t i = P->first; i < P->n_exec && bn == ET_BN_TRAIN; i++) {
         if (m->nodes[i].op != ET_OP_BATCHNORM || P->role[i] != ROLE_SUFFIX || P->act[i].kind != ET_ACT_NONE ||
@@ -214,8 +214,12 @@ static et_status plan_buffers(const et_model *m, tplan *P, et_bn_mode cfg_bn) {
     widen(&G[P->groot[P->logits]], L);
     plan_fusion(m, P, cfg_bn);
     for (uint32_t i = 0; i < n; i++)
-        if (P->fuse[i]) { /* the activation's gradient and mask live on until the batchnorm's backward */
+        if (P->fuse[i]) {
+            /* the batchnorm writes the activation's output and mask (forward), and
+             * reads its gradient and mask (backward) */
             uint32_t j = P->fuse[i] - 1;
+            widen(&B[P->root[j + 1]], i + 1);
+            widen(&MK[j], i + 1);
             widen(&G[P->groot[j + 1]], BSTEP(i));
             widen(&MK[j], BSTEP(i));
         }

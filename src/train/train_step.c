@@ -49,6 +49,12 @@ static void act_with_mask(const et_kernels *k, const et_grad_kernels *G, et_act 
     k->act(cnt, act, x, y);
 }
 
+/* A batchnorm runs the ReLU/clip after it (plan: tnode.fuse_act) unless an
+ * observer wants every value, and when its forward is the forward table's. */
+static int fuse_fwd(const et_trainer *t, const et_grad_kernels *G) {
+    return !t->probe && !t->unfused && strcmp(t->k->isa, G->isa) == 0;
+}
+
 /* Forward of node i. train: suffix nodes save what backward needs. */
 static void forward_node(et_trainer *t, uint32_t i, int train, const float **cptr) {
     const et_node *nd = &t->m->nodes[i];
@@ -73,7 +79,11 @@ static void forward_node(et_trainer *t, uint32_t i, int train, const float **cpt
         break;
     }
     case ET_OP_BATCHNORM:
-        if (tn->role == ROLE_SUFFIX && train && t->cfg.bn_mode == ET_BN_TRAIN)
+        if (tn->fuse_act && train && fuse_fwd(t, G)) {
+            uint32_t j = tn->fuse_act - 1;
+            G->bn_train_act(rows, xs.c, x, pw(t, i, 0), pw(t, i, 1), nd->eps, 0.1f, tn->run_mean, tn->run_var,
+                            tn->save_mean, tn->save_inv_std, t->m->nodes[j].act, t->nodes[j].mask, t->data[j + 1]);
+        } else if (tn->role == ROLE_SUFFIX && train && t->cfg.bn_mode == ET_BN_TRAIN)
             G->bn_train(rows, xs.c, x, pw(t, i, 0), pw(t, i, 1), nd->eps, 0.1f, tn->run_mean, tn->run_var,
                         tn->save_mean, tn->save_inv_std, y);
         else
@@ -81,6 +91,7 @@ static void forward_node(et_trainer *t, uint32_t i, int train, const float **cpt
                          tn->run_var ? tn->run_var : pw(t, i, 3), nd->eps, y);
         break;
     case ET_OP_ACT:
+        if (tn->fused && train && fuse_fwd(t, G)) break; /* its batchnorm did it */
         if (tn->mask && train) act_with_mask(k, G, nd->act, cnt, x, y, tn->mask);
         else k->act(cnt, nd->act, x, y);
         break;
@@ -135,10 +146,12 @@ static void backward_node(et_trainer *t, uint32_t i, float **cgrad) {
     int fuse = !t->probe && !t->unfused;
     if (fuse && tn->fused) return;
     if (fuse && tn->fuse_act) {
-        uint32_t j = tn->fuse_act - 1;
-        float *dx = t->grad[nd->in[0]] ? gradbuf(t, nd->in[0]) : NULL;
+        uint32_t j = tn->fuse_act - 1, xv = nd->in[0];
+        /* a gradient buffer not yet used in this batch is written, not zeroed and added to */
+        int fresh = t->grad[xv] && t->grad_gen[xv] != t->batch_gen;
+        if (fresh) t->grad_gen[xv] = t->batch_gen;
         G->bn_train_backward_mask(rows, xs.c, x, pw(t, i, 0), tn->save_mean, tn->save_inv_std, t->nodes[j].mask,
-                                  gradbuf(t, j + 1), dx, pg(t, i, 0), pg(t, i, 1));
+                                  gradbuf(t, j + 1), t->grad[xv], fresh, pg(t, i, 0), pg(t, i, 1));
         debug_fault(t, i);
         return;
     }
@@ -323,16 +336,16 @@ et_status et_train_probe_pass(et_trainer *t, const void *targets, const float *d
     uint64_t draws = t->dropout_counter;
     t->batch_gen++;
     backup_running(t, 0);
+    t->unfused = 1; /* callers read every value and every value's gradient */
     forward_range(t, 0, t->n_exec, 1);
     float *dl = targets || dlogits ? gradbuf(t, t->logits) : NULL;
     double l = targets ? compute_loss(t, targets, dl, 1.0f) : 0.0;
     if (dlogits && dl) memcpy(dl, dlogits, et_shape_count(t->shapes[t->logits]) * sizeof *dl);
     if (dl) {
         et_train_zero_grads(t);
-        t->unfused = 1; /* callers read every value's gradient */
         backward_all(t);
-        t->unfused = 0;
     }
+    t->unfused = 0;
     backup_running(t, 1);
     t->dropout_counter = draws;
     if (loss) *loss = l;
