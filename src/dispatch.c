@@ -109,6 +109,15 @@ static const et_grad_kernels generic_grad = {
     et_f32_linear_backward_input__ref,
     et_f32_linear_backward_weight__ref,
     ref_grad_scratch,
+    et_f32_batchnorm_train__ref,
+    et_f32_batchnorm_train_backward__ref,
+    et_f32_batchnorm_frozen_backward__ref,
+    et_f32_act_backward__ref,
+    et_f32_act_mask__ref,
+    et_f32_act_backward_mask__ref,
+    et_f32_act_forward_mask__ref,
+    et_f32_batchnorm_train_backward_mask__ref,
+    et_f32_batchnorm_train_act__ref,
 };
 
 const et_grad_kernels *et_grad_kernels_generic(void) { return &generic_grad; }

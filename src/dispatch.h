@@ -95,6 +95,33 @@ typedef struct et_grad_kernels {
     void (*linear_input)(size_t n, size_t in, size_t out, const float *dy, const float *w, float *dx);
     void (*linear_weight)(size_t n, size_t in, size_t out, const float *x, const float *dy, float *dw, float *db);
     size_t (*scratch_bytes)(const et_conv_geom *g);
+    /* Batchnorm over NHWC rows and activations, same signatures and results
+     * as the reference kernels of train/grad_ops.h (the piecewise-linear
+     * activations and batchnorm to the bit; sigmoid/tanh/SiLU within 1e-5). */
+    void (*bn_train)(size_t rows, size_t c, const float *x, const float *gamma, const float *beta, float eps,
+                     float momentum, float *running_mean, float *running_var, float *save_mean,
+                     float *save_inv_std, float *y);
+    void (*bn_train_backward)(size_t rows, size_t c, const float *x, const float *gamma, const float *save_mean,
+                              const float *save_inv_std, const float *dy, float *dx, float *dgamma, float *dbeta);
+    void (*bn_frozen_backward)(size_t rows, size_t c, const float *x, const float *gamma, const float *mean,
+                               const float *var, float eps, const float *dy, float *dx, float *dgamma, float *dbeta);
+    void (*act_backward)(size_t count, et_act act, const float *x, const float *dy, float *dx);
+    void (*act_mask)(size_t count, et_act act, const float *z, uint8_t *mask);
+    void (*act_backward_mask)(size_t count, et_act act, const uint8_t *mask, const float *dy, float *dx);
+    /* act_mask and y = act(x) in one pass, y as the forward table of the
+     * same ISA computes it (x may be y); the trainer uses it only when the
+     * forward table's isa is this table's. */
+    void (*act_forward_mask)(size_t count, et_act act, const float *x, float *y, uint8_t *mask);
+    /* bn_train_backward fused with the backward of a ReLU/clip after it (see
+     * et_f32_batchnorm_train_backward_mask__ref). */
+    void (*bn_train_backward_mask)(size_t rows, size_t c, const float *x, const float *gamma, const float *save_mean,
+                                   const float *save_inv_std, const uint8_t *mask, const float *dy, float *dx,
+                                   int overwrite, float *dgamma, float *dbeta);
+    /* bn_train fused with a ReLU/clip forward after it (as act_forward_mask,
+     * so the trainer uses it only with the forward table of this ISA). */
+    void (*bn_train_act)(size_t rows, size_t c, const float *x, const float *gamma, const float *beta, float eps,
+                         float momentum, float *running_mean, float *running_var, float *save_mean,
+                         float *save_inv_std, et_act act, uint8_t *mask, float *y);
 } et_grad_kernels;
 
 /* The backward table that goes with a forward table (same ISA: avx2,

@@ -60,3 +60,29 @@ void et_f32_act_backward__ref(size_t count, et_act act, const float *x, const fl
         dx[i] = (float)((double)dx[i] + (double)dy[i] * d);
     }
 }
+
+/* The identity branch of a mask kind; NaN is on none. */
+static int on_branch(et_act act, float z) {
+    if (act.kind == ET_ACT_CLIP) return z > act.a && z < act.b;
+    return z > 0.0f;
+}
+
+void et_f32_act_mask__ref(size_t count, et_act act, const float *z, uint8_t *mask) {
+    for (size_t i = 0; i < (count + 7) / 8; i++) mask[i] = 0;
+    for (size_t i = 0; i < count; i++)
+        if (on_branch(act, z[i])) mask[i / 8] = (uint8_t)(mask[i / 8] | (1u << (i % 8)));
+}
+
+void et_f32_act_forward_mask__ref(size_t count, et_act act, const float *x, float *y, uint8_t *mask) {
+    et_f32_act_mask__ref(count, act, x, mask); /* first: x may be y */
+    et_f32_act__ref(count, act, x, y);
+}
+
+void et_f32_act_backward_mask__ref(size_t count, et_act act, const uint8_t *mask, const float *dy, float *dx) {
+    for (size_t i = 0; i < count; i++) {
+        int on = (mask[i / 8] >> (i % 8)) & 1;
+        double d = on ? 1.0 : act.kind == ET_ACT_LEAKY_RELU ? (double)act.a : 0.0;
+        if (d == 0.0) continue;
+        dx[i] = (float)((double)dx[i] + (double)dy[i] * d);
+    }
+}

@@ -41,16 +41,32 @@ void et_f32_batchnorm_train__ref(size_t rows, size_t c, const float *x, const fl
     }
 }
 
-void et_f32_batchnorm_train_backward__ref(size_t rows, size_t c, const float *x, const float *gamma,
-                                          const float *save_mean, const float *save_inv_std,
-                                          const float *dy, float *dx, float *dgamma, float *dbeta) {
+void et_f32_batchnorm_train_act__ref(size_t rows, size_t c, const float *x, const float *gamma,
+                                     const float *beta, float eps, float momentum, float *running_mean,
+                                     float *running_var, float *save_mean, float *save_inv_std, et_act act,
+                                     uint8_t *mask, float *y) {
+    et_f32_batchnorm_train__ref(rows, c, x, gamma, beta, eps, momentum, running_mean, running_var, save_mean,
+                                save_inv_std, y);
+    et_f32_act_forward_mask__ref(rows * c, act, y, y, mask);
+}
+
+/* dy[i] as the batchnorm sees it: with a mask, what a ReLU/clip after it
+ * passes back into a zeroed buffer (0 + dy where the bit is set, else 0). */
+static double masked_dy(const uint8_t *mask, const float *dy, size_t i) {
+    if (!mask) return (double)dy[i];
+    return (mask[i / 8] >> (i % 8)) & 1 ? 0.0 + (double)dy[i] : 0.0;
+}
+
+static void train_backward(size_t rows, size_t c, const float *x, const float *gamma, const float *save_mean,
+                           const float *save_inv_std, const uint8_t *mask, const float *dy, float *dx,
+                           int overwrite, float *dgamma, float *dbeta) {
     if (rows == 0) return;
     for (size_t k = 0; k < c; k++) {
         const double mean = (double)save_mean[k], is = (double)save_inv_std[k];
         /* The two per-channel reductions every dx element depends on. */
         double sdy = 0.0, sdyx = 0.0;
         for (size_t r = 0; r < rows; r++) {
-            double d = (double)dy[r * c + k];
+            double d = masked_dy(mask, dy, r * c + k);
             sdy += d;
             sdyx += d * ((double)x[r * c + k] - mean) * is;
         }
@@ -62,10 +78,23 @@ void et_f32_batchnorm_train_backward__ref(size_t rows, size_t c, const float *x,
         const double scale = (double)gamma[k] * is, rn = 1.0 / (double)rows;
         for (size_t r = 0; r < rows; r++) {
             double xhat = ((double)x[r * c + k] - mean) * is;
-            double v = scale * ((double)dy[r * c + k] - sdy * rn - xhat * sdyx * rn);
-            dx[r * c + k] = (float)((double)dx[r * c + k] + v);
+            double v = scale * (masked_dy(mask, dy, r * c + k) - sdy * rn - xhat * sdyx * rn);
+            dx[r * c + k] = (float)((overwrite ? 0.0 : (double)dx[r * c + k]) + v);
         }
     }
+}
+
+void et_f32_batchnorm_train_backward__ref(size_t rows, size_t c, const float *x, const float *gamma,
+                                          const float *save_mean, const float *save_inv_std,
+                                          const float *dy, float *dx, float *dgamma, float *dbeta) {
+    train_backward(rows, c, x, gamma, save_mean, save_inv_std, NULL, dy, dx, 0, dgamma, dbeta);
+}
+
+void et_f32_batchnorm_train_backward_mask__ref(size_t rows, size_t c, const float *x, const float *gamma,
+                                               const float *save_mean, const float *save_inv_std,
+                                               const uint8_t *mask, const float *dy, float *dx, int overwrite,
+                                               float *dgamma, float *dbeta) {
+    train_backward(rows, c, x, gamma, save_mean, save_inv_std, mask, dy, dx, overwrite, dgamma, dbeta);
 }
 
 void et_f32_batchnorm_frozen_backward__ref(size_t rows, size_t c, const float *x, const float *gamma,

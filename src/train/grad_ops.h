@@ -14,6 +14,19 @@
 /* ---- activations ------------------------------------------------------
  * dx += dy * act'(x). x is the activation's INPUT (pre-activation). */
 void et_f32_act_backward__ref(size_t count, et_act act, const float *x, const float *dy, float *dx);
+/* ReLU, clip (ReLU6) and LeakyReLU need only which branch x took, so the
+ * trainer keeps one bit per element instead of x: bit i of mask[i/8] is
+ * x[i] on the identity branch (ReLU/LeakyReLU: x > 0; clip: a < x < b).
+ * Clip needs no second bit: below and above both give a zero derivative. */
+static inline int et_act_backward_uses_mask(et_act act) {
+    return act.kind == ET_ACT_RELU || act.kind == ET_ACT_CLIP || act.kind == ET_ACT_LEAKY_RELU;
+}
+/* Write the mask of z (bits past count in the last byte are 0). */
+void et_f32_act_mask__ref(size_t count, et_act act, const float *z, uint8_t *mask);
+/* The mask of x and y = et_f32_act__ref(x) (x may be y). */
+void et_f32_act_forward_mask__ref(size_t count, et_act act, const float *x, float *y, uint8_t *mask);
+/* dx += dy * act'(x) from the mask: the same bits as et_f32_act_backward__ref on x. */
+void et_f32_act_backward_mask__ref(size_t count, et_act act, const uint8_t *mask, const float *dy, float *dx);
 
 /* ---- conv2d (same geometry as the forward; w: [oc][kh][kw][ic/groups]) */
 /* dx += conv_transpose(dy, w). dy is the gradient of the conv's output
@@ -37,11 +50,26 @@ void et_f32_batchnorm_train__ref(size_t rows, size_t c, const float *x, const fl
                                  const float *beta, float eps, float momentum,
                                  float *running_mean, float *running_var,
                                  float *save_mean, float *save_inv_std, float *y);
+/* The same fused with a ReLU or clip right after it: y is the activation's
+ * output and mask its bit mask (et_f32_act_forward_mask__ref). */
+void et_f32_batchnorm_train_act__ref(size_t rows, size_t c, const float *x, const float *gamma,
+                                     const float *beta, float eps, float momentum, float *running_mean,
+                                     float *running_var, float *save_mean, float *save_inv_std, et_act act,
+                                     uint8_t *mask, float *y);
 /* Backward of the train-mode forward above: dx += ..., dgamma += ..., dbeta += ...
  * (dgamma/dbeta may be NULL when the affine parameters are frozen). */
 void et_f32_batchnorm_train_backward__ref(size_t rows, size_t c, const float *x, const float *gamma,
                                           const float *save_mean, const float *save_inv_std,
                                           const float *dy, float *dx, float *dgamma, float *dbeta);
+/* The same fused with the backward of a ReLU or clip right after the
+ * batchnorm: dy is the activation's output gradient and mask its bit mask
+ * (et_f32_act_mask__ref); the same bits as running
+ * et_f32_act_backward_mask__ref into a zeroed buffer and then the above.
+ * overwrite: dx is written as if it had been zeroed first (no memset). */
+void et_f32_batchnorm_train_backward_mask__ref(size_t rows, size_t c, const float *x, const float *gamma,
+                                               const float *save_mean, const float *save_inv_std,
+                                               const uint8_t *mask, const float *dy, float *dx, int overwrite,
+                                               float *dgamma, float *dbeta);
 /* Backward with frozen statistics (eval-mode BN): inv_std = 1/sqrt(var + eps). */
 void et_f32_batchnorm_frozen_backward__ref(size_t rows, size_t c, const float *x, const float *gamma,
                                            const float *mean, const float *var, float eps,

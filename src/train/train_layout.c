@@ -14,9 +14,10 @@ typedef struct tplan {
     et_shape *shapes;
     uint32_t *root, *groot, *uses, *group;
     uint8_t *role, *needs_x, *folded, *has_grad;
+    uint32_t *fuse;      /* train-mode batchnorm: 1 + the ReLU/clip node whose backward it runs, or 0 */
     et_act *act;
     uint8_t (*trained)[ET_MAX_PARAMS];
-    et_buf *bufs;        /* [0, nv): values; [nv, 2nv): grads; then z, dz, masks per node */
+    et_buf *bufs;        /* [0, nv): values; [nv, 2nv): grads; then z (or its bit mask), dz, masks per node */
     uint32_t *order;
     size_t params_bytes, header_bytes, pool, naive, bound, concat_slots, scratch;
     const et_kernels *k;
@@ -25,7 +26,7 @@ typedef struct tplan {
 static void tplan_free(tplan *P) {
     free(P->shapes); free(P->root); free(P->groot); free(P->uses); free(P->group);
     free(P->role); free(P->needs_x); free(P->folded); free(P->has_grad); free(P->act);
-    free(P->trained); free(P->bufs); free(P->order);
+    free(P->trained); free(P->bufs); free(P->order); free(P->fuse);
 }
 
 static int is_param_op(et_op op) { return op == ET_OP_CONV2D || op == ET_OP_LINEAR || op == ET_OP_BATCHNORM; }
@@ -115,7 +116,8 @@ static int backward_needs_x(const et_node *nd, const uint8_t *tr, et_bn_mode bn)
     switch (nd->op) {
     case ET_OP_CONV2D: case ET_OP_LINEAR: return tr[0];
     case ET_OP_BATCHNORM: return bn == ET_BN_TRAIN || tr[0];
-    case ET_OP_ACT: case ET_OP_MUL: case ET_OP_MAXPOOL: return 1;
+    case ET_OP_ACT: return !et_act_backward_uses_mask(nd->act); /* else a bit mask of its own */
+    case ET_OP_MUL: case ET_OP_MAXPOOL: return 1;
     default: return 0;
     }
 }
@@ -125,7 +127,26 @@ static void widen(et_buf *b, uint32_t step) {
     if (step < b->first) b->first = step;
 }
 
-static et_status plan_buffers(const et_model *m, tplan *P) {
+/* A train-mode batchnorm whose output only a ReLU/clip reads runs that
+ * activation's forward and backward inside its own (the batchnorm's output
+ * and its gradient are then never written). */
+static void plan_fusion(const et_model *m, tplan *P, et_bn_mode bn) {
+    for (uint32_t i = P->first; i < P->n_exec && bn == ET_BN_TRAIN; i++) {
+        if (m->nodes[i].op != ET_OP_BATCHNORM || P->role[i] != ROLE_SUFFIX || P->act[i].kind != ET_ACT_NONE ||
+            P->uses[i + 1] != 1 || P->root[i + 1] != i + 1)
+            continue;
+        for (uint32_t j = i + 1; j < P->n_exec; j++) {
+            const et_node *a = &m->nodes[j];
+            if (a->n_in == 0 || a->in[0] != i + 1) continue;
+            if (a->op == ET_OP_ACT && P->role[j] == ROLE_SUFFIX && P->has_grad[j + 1] &&
+                (a->act.kind == ET_ACT_RELU || a->act.kind == ET_ACT_CLIP))
+                P->fuse[i] = j + 1;
+            break;
+        }
+    }
+}
+
+static et_status plan_buffers(const et_model *m, tplan *P, et_bn_mode cfg_bn) {
     uint32_t n = P->n_exec, L = n + 1, end = 2 * n + 1;
     et_buf *B = P->bufs, *G = P->bufs + P->nv, *Z = P->bufs + 2 * P->nv, *DZ = Z + P->n, *MK = DZ + P->n;
 #define BSTEP(j) (L + (n - (j)))
@@ -150,11 +171,13 @@ static et_status plan_buffers(const et_model *m, tplan *P) {
         if (suffix && nd->op == ET_OP_SOFTMAX) widen(&B[P->root[i + 1]], BSTEP(i));
         size_t cnt = et_shape_count(P->shapes[i + 1]);
         if (suffix && P->act[i].kind != ET_ACT_NONE) {
-            Z[i].bytes = DZ[i].bytes = et_align_up(cnt * sizeof(float));
+            /* the pre-activation, or one bit of it where backward needs no more */
+            DZ[i].bytes = et_align_up(cnt * sizeof(float));
+            Z[i].bytes = et_act_backward_uses_mask(P->act[i]) ? et_align_up((cnt + 7) / 8) : DZ[i].bytes;
             Z[i].first = i + 1; Z[i].last = BSTEP(i);
             DZ[i].first = DZ[i].last = BSTEP(i);
         }
-        if (suffix && nd->op == ET_OP_DROPOUT) {
+        if (suffix && (nd->op == ET_OP_DROPOUT || (nd->op == ET_OP_ACT && et_act_backward_uses_mask(nd->act)))) {
             MK[i].bytes = et_align_up((cnt + 7) / 8);
             MK[i].first = i + 1; MK[i].last = BSTEP(i);
         }
@@ -190,6 +213,17 @@ static et_status plan_buffers(const et_model *m, tplan *P) {
         if (P->has_grad[i + 1]) widen(&G[P->groot[i + 1]], BSTEP(i));
     }
     widen(&G[P->groot[P->logits]], L);
+    plan_fusion(m, P, cfg_bn);
+    for (uint32_t i = 0; i < n; i++)
+        if (P->fuse[i]) {
+            /* the batchnorm writes the activation's output and mask (forward), and
+             * reads its gradient and mask (backward) */
+            uint32_t j = P->fuse[i] - 1;
+            widen(&B[P->root[j + 1]], i + 1);
+            widen(&MK[j], i + 1);
+            widen(&G[P->groot[j + 1]], BSTEP(i));
+            widen(&MK[j], BSTEP(i));
+        }
     for (size_t k = 0; k < total; k++)
         if (P->bufs[k].first == UINT32_MAX) { P->bufs[k].first = P->bufs[k].last = 0; P->bufs[k].bytes = 0; }
     for (size_t k = 0; k < total; k++) P->naive += P->bufs[k].bytes;
@@ -295,9 +329,10 @@ static et_status analyze(const et_model *m, const et_train_config *cfg, tplan *P
     P->act = calloc(P->n, sizeof *P->act);
     P->trained = calloc(P->n, sizeof *P->trained);
     P->bufs = calloc(nb, sizeof *P->bufs);
+    P->fuse = calloc(P->n, sizeof *P->fuse);
     P->order = calloc(nb, sizeof *P->order);
     if (!P->shapes || !P->root || !P->groot || !P->uses || !P->group || !P->role || !P->needs_x || !P->folded ||
-        !P->has_grad || !P->act || !P->trained || !P->bufs || !P->order)
+        !P->has_grad || !P->act || !P->trained || !P->bufs || !P->order || !P->fuse)
         return et_fail(err, len, ET_ERR_NO_MEMORY, "out of memory while planning training");
     size_t bn = cfg->batch ? cfg->batch : 1;
     size_t h = cfg->height ? cfg->height : m->in_h, w = cfg->width ? cfg->width : m->in_w;
@@ -330,7 +365,7 @@ static et_status analyze(const et_model *m, const et_train_config *cfg, tplan *P
     }
     for (uint32_t i = 0; i < P->n; i++)
         if (m->nodes[i].op == ET_OP_CONCAT) P->concat_slots += m->nodes[i].n_in;
-    if ((st = plan_buffers(m, P)) != ET_OK) return et_fail(err, len, st, "training buffers overflow size_t");
+    if ((st = plan_buffers(m, P, cfg->bn_mode)) != ET_OK) return et_fail(err, len, st, "training buffers overflow size_t");
     P->k = et_kernels_for(ET_ISA_AUTO, err, len);
     if (!P->k) return ET_ERR_UNSUPPORTED;
     P->params_bytes = param_region(m, cfg, P) + pack_region(m, P->k, P, &P->scratch);
@@ -522,7 +557,13 @@ et_status et_trainer_prepare(const et_model *m, const et_train_config *cfg, void
         tn->needs_x = P.needs_x[i];
         tn->act = P.act[i];
         tn->group = P.group[i];
-        if (Z[i].bytes) { tn->z = (float *)(void *)(pool + Z[i].offset); tn->dz = (float *)(void *)(pool + DZ[i].offset); }
+        tn->fuse_act = P.fuse[i];
+        if (P.fuse[i]) t->nodes[P.fuse[i] - 1].fused = 1;
+        if (Z[i].bytes) {
+            if (et_act_backward_uses_mask(P.act[i])) tn->zmask = pool + Z[i].offset;
+            else tn->z = (float *)(void *)(pool + Z[i].offset);
+            tn->dz = (float *)(void *)(pool + DZ[i].offset);
+        }
         if (MK[i].bytes) tn->mask = pool + MK[i].offset;
     }
     /* group learning rates: geometric from lr_lo to lr over the trained groups */

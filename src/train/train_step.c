@@ -56,6 +56,21 @@ static et_pool_geom pool_geom(const et_node *nd, et_shape xs, et_shape ys) {
     return g;
 }
 
+/* y = act(x) as the forward table computes it, and the bit mask of x. One
+ * pass when the backward table is the forward table's ISA. */
+static void act_with_mask(const et_kernels *k, const et_grad_kernels *G, et_act act, size_t cnt, const float *x,
+                          float *y, uint8_t *mask) {
+    if (strcmp(k->isa, G->isa) == 0) { G->act_forward_mask(cnt, act, x, y, mask); return; }
+    G->act_mask(cnt, act, x, mask);
+    k->act(cnt, act, x, y);
+}
+
+/* A batchnorm runs the ReLU/clip after it (plan: tnode.fuse_act) unless an
+ * observer wants every value, and when its forward is the forward table's. */
+static int fuse_fwd(const et_trainer *t, const et_grad_kernels *G) {
+    return !t->probe && !t->unfused && strcmp(t->k->isa, G->isa) == 0;
+}
+
 /* Forward of node i. train: suffix nodes save what backward needs. */
 static void forward_node(et_trainer *t, uint32_t i, int train, const float **cptr) {
     const et_node *nd = &t->m->nodes[i];
@@ -66,9 +81,10 @@ static void forward_node(et_trainer *t, uint32_t i, int train, const float **cpt
     const float *x = t->data[nd->in[0]];
     float *y = t->data[i + 1];
     size_t rows = xs.n * xs.h * xs.w, cnt = et_shape_count(ys);
-    /* suffix nodes keep the pre-activation for backward, then apply the act */
-    int split = tn->z && train;
-    float *out = split ? tn->z : y;
+    /* suffix nodes keep the pre-activation (or its bit mask) for backward, then apply the act */
+    int split = (tn->z || tn->zmask) && train;
+    float *out = split && tn->z ? tn->z : y;
+    const et_grad_kernels *G = et_grad_kernels_of(k);
     et_act act = split ? et_act_none() : tn->act;
     switch (nd->op) {
     case ET_OP_CONV2D: case ET_OP_LINEAR: {
@@ -79,14 +95,22 @@ static void forward_node(et_trainer *t, uint32_t i, int train, const float **cpt
         break;
     }
     case ET_OP_BATCHNORM:
-        if (tn->role == ROLE_SUFFIX && train && t->cfg.bn_mode == ET_BN_TRAIN)
-            et_f32_batchnorm_train__ref(rows, xs.c, x, pw(t, i, 0), pw(t, i, 1), nd->eps, 0.1f, tn->run_mean,
-                                        tn->run_var, tn->save_mean, tn->save_inv_std, y);
+        if (tn->fuse_act && train && fuse_fwd(t, G)) {
+            uint32_t j = tn->fuse_act - 1;
+            G->bn_train_act(rows, xs.c, x, pw(t, i, 0), pw(t, i, 1), nd->eps, 0.1f, tn->run_mean, tn->run_var,
+                            tn->save_mean, tn->save_inv_std, t->m->nodes[j].act, t->nodes[j].mask, t->data[j + 1]);
+        } else if (tn->role == ROLE_SUFFIX && train && t->cfg.bn_mode == ET_BN_TRAIN)
+            G->bn_train(rows, xs.c, x, pw(t, i, 0), pw(t, i, 1), nd->eps, 0.1f, tn->run_mean, tn->run_var,
+                        tn->save_mean, tn->save_inv_std, y);
         else
             k->batchnorm(rows, xs.c, x, pw(t, i, 0), pw(t, i, 1), tn->run_mean ? tn->run_mean : pw(t, i, 2),
                          tn->run_var ? tn->run_var : pw(t, i, 3), nd->eps, y);
         break;
-    case ET_OP_ACT: k->act(cnt, nd->act, x, y); break;
+    case ET_OP_ACT:
+        if (tn->fused && train && fuse_fwd(t, G)) break; /* its batchnorm did it */
+        if (tn->mask && train) act_with_mask(k, G, nd->act, cnt, x, y, tn->mask);
+        else k->act(cnt, nd->act, x, y);
+        break;
     case ET_OP_ADD: case ET_OP_MUL:
         k->binary(nd->op == ET_OP_ADD ? ET_BINARY_ADD : ET_BINARY_MUL, xs, x, t->shapes[nd->in[1]], t->data[nd->in[1]], ys, act, out);
         break;
@@ -106,7 +130,8 @@ static void forward_node(et_trainer *t, uint32_t i, int train, const float **cpt
         break;
     default: break; /* views */
     }
-    if (split) k->act(cnt, tn->act, tn->z, y);
+    if (split && tn->z) k->act(cnt, tn->act, tn->z, y);
+    else if (split) act_with_mask(k, G, tn->act, cnt, y, y, tn->zmask); /* y held the pre-activation */
 }
 
 static void col_sum(size_t rows, size_t c, const float *dy, float *db) {
@@ -117,19 +142,41 @@ static void col_sum(size_t rows, size_t c, const float *dy, float *db) {
     }
 }
 
+/* Tests: the deliberate weight-gradient bug of et_train_debug_fault. */
+static void debug_fault(et_trainer *t, uint32_t i) {
+    float *gw = pg(t, i, 0);
+    if (t->debug_grad_scale != 0.0f && i == t->debug_node && gw)
+        et_grad_scale(t->params[t->nodes[i].p[0]].count, t->debug_grad_scale, gw);
+}
+
 static void backward_node(et_trainer *t, uint32_t i, float **cgrad) {
     const et_node *nd = &t->m->nodes[i];
     tnode *tn = &t->nodes[i];
     et_shape xs = t->shapes[nd->in[0]], ys = t->shapes[i + 1];
     const float *x = t->data[nd->in[0]];
     size_t rows = xs.n * xs.h * xs.w, cnt = et_shape_count(ys);
+    /* the SIMD twins of the reference backward kernels for t->k's ISA */
+    const et_grad_kernels *G = et_grad_kernels_of(t->k);
+    /* a batchnorm runs the backward of the ReLU/clip after it (the plan kept
+     * that one's gradient and mask alive); observers see every node's own */
+    int fuse = !t->probe && !t->unfused;
+    if (fuse && tn->fused) return;
+    if (fuse && tn->fuse_act) {
+        uint32_t j = tn->fuse_act - 1, xv = nd->in[0];
+        /* a gradient buffer not yet used in this batch is written, not zeroed and added to */
+        int fresh = t->grad[xv] && t->grad_gen[xv] != t->batch_gen;
+        if (fresh) t->grad_gen[xv] = t->batch_gen;
+        G->bn_train_backward_mask(rows, xs.c, x, pw(t, i, 0), tn->save_mean, tn->save_inv_std, t->nodes[j].mask,
+                                  gradbuf(t, j + 1), t->grad[xv], fresh, pg(t, i, 0), pg(t, i, 1));
+        debug_fault(t, i);
+        return;
+    }
     float *dy = gradbuf(t, i + 1);
     if (!dy) return;
-    /* conv/linear backward: the SIMD twins of the reference kernels for t->k's ISA */
-    const et_grad_kernels *G = et_grad_kernels_of(t->k);
-    if (tn->z) { /* through the fused activation first */
+    if (tn->z || tn->zmask) { /* through the fused activation first */
         memset(tn->dz, 0, cnt * sizeof(float));
-        et_f32_act_backward__ref(cnt, tn->act, tn->z, dy, tn->dz);
+        if (tn->zmask) G->act_backward_mask(cnt, tn->act, tn->zmask, dy, tn->dz);
+        else G->act_backward(cnt, tn->act, tn->z, dy, tn->dz);
         dy = tn->dz;
     }
     /* conv/linear skip the input gradient when nothing before them trains */
@@ -152,11 +199,14 @@ static void backward_node(et_trainer *t, uint32_t i, float **cgrad) {
     }
     case ET_OP_BATCHNORM:
         if (t->cfg.bn_mode == ET_BN_TRAIN)
-            et_f32_batchnorm_train_backward__ref(rows, xs.c, x, pw(t, i, 0), tn->save_mean, tn->save_inv_std, dy, dx, pg(t, i, 0), pg(t, i, 1));
+            G->bn_train_backward(rows, xs.c, x, pw(t, i, 0), tn->save_mean, tn->save_inv_std, dy, dx, pg(t, i, 0), pg(t, i, 1));
         else
-            et_f32_batchnorm_frozen_backward__ref(rows, xs.c, x, pw(t, i, 0), tn->run_mean, tn->run_var, nd->eps, dy, dx, pg(t, i, 0), pg(t, i, 1));
+            G->bn_frozen_backward(rows, xs.c, x, pw(t, i, 0), tn->run_mean, tn->run_var, nd->eps, dy, dx, pg(t, i, 0), pg(t, i, 1));
         break;
-    case ET_OP_ACT: et_f32_act_backward__ref(cnt, nd->act, x, dy, dx); break;
+    case ET_OP_ACT:
+        if (tn->mask) G->act_backward_mask(cnt, nd->act, tn->mask, dy, dx);
+        else G->act_backward(cnt, nd->act, x, dy, dx);
+        break;
     case ET_OP_ADD: case ET_OP_MUL: {
         uint32_t yv = nd->in[1];
         float *dyb = t->grad[yv] ? gradbuf(t, yv) : NULL;
@@ -179,9 +229,7 @@ static void backward_node(et_trainer *t, uint32_t i, float **cgrad) {
         break;
     default: break; /* flatten/reshape: the gradient buffer is shared with the input */
     }
-    float *gw = pg(t, i, 0);
-    if (t->debug_grad_scale != 0.0f && i == t->debug_node && gw)
-        et_grad_scale(t->params[tn->p[0]].count, t->debug_grad_scale, gw);
+    debug_fault(t, i);
 }
 
 static double compute_loss(et_trainer *t, const void *targets, float *dlogits, float scale) {
@@ -304,6 +352,7 @@ et_status et_train_probe_pass(et_trainer *t, const void *targets, const float *d
     uint64_t draws = t->dropout_counter;
     t->batch_gen++;
     backup_running(t, 0);
+    t->unfused = 1; /* callers read every value and every value's gradient */
     forward_range(t, 0, t->n_exec, 1);
     float *dl = targets || dlogits ? gradbuf(t, t->logits) : NULL;
     double l = targets ? compute_loss(t, targets, dl, 1.0f) : 0.0;
@@ -312,6 +361,7 @@ et_status et_train_probe_pass(et_trainer *t, const void *targets, const float *d
         et_train_zero_grads(t);
         backward_all(t);
     }
+    t->unfused = 0;
     backup_running(t, 1);
     t->dropout_counter = draws;
     if (loss) *loss = l;

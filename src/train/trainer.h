@@ -28,16 +28,19 @@ typedef struct tnode {
     uint8_t needs_x;     /* backward reads the node's inputs */
     et_act act;          /* effective fused activation (prefix: after folding) */
     int32_t p[ET_MAX_PARAMS]; /* tparam index per slot, or -1 */
-    float *z;            /* suffix nodes with a fused activation: pre-activation */
+    float *z;            /* suffix nodes with a fused activation: pre-activation... */
+    uint8_t *zmask;      /* ...or its bit mask when that is all backward needs (ReLU family) */
     float *dz;           /* their gradient scratch */
     float *save_mean, *save_inv_std;   /* train-mode batchnorm */
     float *run_mean, *run_var;         /* batchnorm running stats (arena copies) */
     float *run_backup;                 /* [2c] restored when a step is rejected */
-    uint8_t *mask;                     /* dropout */
+    uint8_t *mask;                     /* dropout; standalone ReLU-family activation (bit mask of x) */
     uint32_t group;
     const et_conv_impl *impl;          /* conv/linear: the fast kernel for its geometry */
     void *packed;                      /* its packed weights (repacked after each update when trained) */
     uint8_t repack;
+    uint32_t fuse_act;   /* train-mode batchnorm: 1 + the ReLU/clip whose backward it runs (0: none)... */
+    uint8_t fused;       /* ...and that activation, whose own backward is then skipped */
 } tnode;
 
 struct et_trainer {
@@ -67,6 +70,7 @@ struct et_trainer {
     uint64_t steps, batches, dropout_counter;
     const struct et_train_probe *probe;  /* observer of every value (monitors), or NULL */
     int dropout_off;                     /* probe passes: dropout acts as identity */
+    int unfused;                         /* probe passes: every node runs its own backward */
     uint32_t debug_node;                 /* tests: node whose weight gradient is scaled... */
     float debug_grad_scale;              /* ...by this factor when != 0 (a deliberate bug) */
     char err[ET_ERR_LEN];
