@@ -163,7 +163,7 @@ print-build:
 print-strip:
 	@echo "$(STRIP)"
 
-# llvm-mca throughput of the NEON GEMM and depthwise inner loops on
+# llvm-mca throughput of the NEON GEMM, direct-conv and depthwise inner loops on
 # Cortex-A53/A72/A76 against each core's FMA peak (tools/mca/run.sh).
 mca:
 	@sh tools/mca/run.sh

@@ -6,10 +6,9 @@
 #define _DEFAULT_SOURCE /* MAP_ANONYMOUS for the guard pages */
 #include <stdint.h>
 #include <stdlib.h>
-#include <sys/mman.h>
-#include <unistd.h>
 #include "dispatch.h"
 #include "edgetune.h"
+#include "guard.h"
 #include "harness.h"
 #include "train/grad_ops.h"
 #include "train/trainer.h"
@@ -32,26 +31,6 @@ static int cases(int n) {
     long pct = s && *s ? strtol(s, NULL, 10) : 100;
     long k = (long)n * (pct > 0 ? pct : 100) / 100;
     return k > 0 ? (int)k : 1;
-}
-
-/* n floats that end exactly where a PROT_NONE page starts: a tail done with
- * a whole-vector load past the end faults instead of passing unnoticed. */
-static size_t page_size(void) { return (size_t)sysconf(_SC_PAGESIZE); }
-static size_t guard_data_bytes(size_t n) {
-    size_t pg = page_size(), bytes = (n ? n : 1) * sizeof(float);
-    return (bytes + pg - 1) / pg * pg;
-}
-static float *gbuf(size_t n) {
-    size_t pg = page_size(), data = guard_data_bytes(n), bytes = (n ? n : 1) * sizeof(float);
-    char *p = mmap(NULL, data + pg, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (p == MAP_FAILED) return NULL;
-    if (mprotect(p + data, pg, PROT_NONE) != 0) { munmap(p, data + pg); return NULL; }
-    return (float *)(void *)(p + data - bytes);
-}
-static void gfree(float *f, size_t n) {
-    if (!f) return;
-    size_t data = guard_data_bytes(n), bytes = (n ? n : 1) * sizeof(float);
-    munmap((char *)f + bytes - data, data + page_size());
 }
 
 /* The error measure of tests/test_grad_x86.c: an element passes when

@@ -1,7 +1,9 @@
 /* Randomized tests of the NEON kernels (arch/arm/) against their reference
- * twins on shapes with tails (C 1..67, H and W 1..33). Built everywhere; on
- * a build without NEON it is one skipped test, under make test-cross it runs.
- * The backward (training) kernels are in tests/test_grad_neon.c. */
+ * twins on shapes with tails (C 1..67, H and W 1..33; few-channel convs up
+ * to 60x60, batchnorm up to 300 channels), conv operands before guard pages.
+ * Built everywhere; on a build without NEON it is one skipped test, under
+ * make test-cross it runs. The backward kernels are in tests/test_grad_neon.c. */
+#define _DEFAULT_SOURCE /* MAP_ANONYMOUS for the guard pages */
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -9,6 +11,7 @@
 #include <string.h>
 #include "edgetune.h"
 #include "dispatch.h"
+#include "guard.h"
 #include "harness.h"
 
 #if defined(ET_HAVE_NEON64) || defined(ET_HAVE_NEON32)
@@ -84,11 +87,13 @@ static void run_impl(const et_conv_impl *ci, const et_conv_geom *g, const float 
 }
 
 /* One conv case through the NEON table's selection vs the reference; also
- * checks that a split run is bit-identical to a whole run. */
+ * checks that a split run is bit-identical to a whole run. Operands end at
+ * guard pages, so a read or write past any of them faults. */
 static int conv_case(const et_conv_geom *g, const char *want_prefix) {
     size_t icg = g->ic / g->groups;
     size_t nx = g->n * g->ih * g->iw * g->ic, nw = g->oc * g->kh * g->kw * icg, ny = g->n * g->oh * g->ow * g->oc;
-    float *x = fbuf(nx), *w = fbuf(nw), *b = fbuf(g->oc), *y = fbuf(ny), *y2 = fbuf(ny), *r = fbuf(ny);
+    float *x = gbuf(nx), *w = gbuf(nw), *b = gbuf(g->oc), *y = gbuf(ny), *y2 = gbuf(ny), *r = fbuf(ny);
+    if (!x || !w || !b || !y || !y2 || !r) return 0;
     t_fill(x, nx, t_rand(&seed));
     t_fill(w, nw, t_rand(&seed));
     t_fill(b, g->oc, t_rand(&seed));
@@ -102,16 +107,16 @@ static int conv_case(const et_conv_geom *g, const char *want_prefix) {
     run_impl(ci, g, x, w, with_bias ? b : NULL, act, y2, 1);
     double e = worst_err(y, r, ny);
     if (ok && e > 1e-5) {
-        printf("    %s n%zu %zux%zux%zu -> %zux%zux%zu k%zux%zu s%zu d%zu pad %zu,%zu g%zu act %s: err %.3g\n",
-               ci->name, g->n, g->ih, g->iw, g->ic, g->oh, g->ow, g->oc, g->kh, g->kw, g->sh, g->dh, g->pad_t,
-               g->pad_l, g->groups, et_act_name(act.kind), e);
+        printf("    %s n%zu %zux%zux%zu -> %zux%zux%zu k%zux%zu s%zux%zu d%zux%zu pad %zu,%zu g%zu act %s: err %.3g\n",
+               ci->name, g->n, g->ih, g->iw, g->ic, g->oh, g->ow, g->oc, g->kh, g->kw, g->sh, g->sw, g->dh, g->dw,
+               g->pad_t, g->pad_l, g->groups, et_act_name(act.kind), e);
         ok = 0;
     }
     if (ok && memcmp(y, y2, ny * sizeof(float)) != 0) {
         printf("    %s: split run differs from whole run\n", ci->name);
         ok = 0;
     }
-    free(x); free(w); free(b); free(y); free(y2); free(r);
+    gfree(x, nx); gfree(w, nw); gfree(b, g->oc); gfree(y, ny); gfree(y2, ny); free(r);
     return ok;
 }
 
@@ -162,7 +167,7 @@ static void test_conv_kxk(void) {
         size_t k = rnd(1, 3) * 2 - 1; /* 1, 3, 5 */
         if (!make_geom(&g, k, rnd(1, 2), rnd(1, 2), rnd(0, k / 2 + 1), 0)) continue;
         if (g.ic > 24) g.ic = g.ic % 24 + 1; /* keeps the reference quick under qemu */
-        CHECK(conv_case(&g, "et_f32_gemm_"));
+        CHECK(conv_case(&g, K_(et_f32_dconv_fits)(&g) ? "et_f32_dconv_" : "et_f32_gemm_"));
     }
 }
 
@@ -175,6 +180,31 @@ static void test_dwconv(void) {
         if (g.ic == 1) continue; /* groups 1: an ordinary conv */
         CHECK(conv_case(&g, "et_f32_dwconv_"));
     }
+}
+
+/* Few input channels (first layers): the direct conv on geometries of its
+ * own (wide rows for its tiles, non-square kernels, per-axis stride,
+ * dilation and padding), chosen by the table, split-invariant. */
+static void test_dconv(void) {
+    static const size_t ks[] = {1, 2, 3, 4, 5};
+    size_t done = 0;
+    for (size_t i = 0, n = cases(150); i < n; i++) {
+        et_conv_geom g;
+        memset(&g, 0, sizeof g);
+        g.n = rnd(1, 2); g.ih = rnd(1, 60); g.iw = rnd(1, 60);
+        g.ic = rnd(1, 4); g.oc = rnd(1, 80); g.groups = 1;
+        g.kh = ks[rnd(0, 4)]; g.kw = ks[rnd(0, 4)];
+        if (g.kh * g.kw == 1) g.kw = rnd(2, 5);
+        g.sh = rnd(1, 3); g.sw = rnd(1, 3); g.dh = rnd(1, 2); g.dw = rnd(1, 2);
+        g.pad_t = rnd(0, 2); g.pad_l = rnd(0, 2);
+        g.oh = et_window_out(g.ih, g.kh, g.sh, g.dh, g.pad_t, rnd(0, 2), 0);
+        g.ow = et_window_out(g.iw, g.kw, g.sw, g.dw, g.pad_l, rnd(0, 2), 0);
+        if (!g.oh || !g.ow) continue;
+        CHECK(K_(et_f32_dconv_fits)(&g));
+        CHECK(conv_case(&g, "et_f32_dconv_"));
+        done++;
+    }
+    CHECK(done > 0);
 }
 
 /* exp, sigmoid, tanh and SiLU against double precision: relative error
@@ -295,6 +325,31 @@ static void test_pooling(void) {
     }
 }
 
+/* Inference batchnorm (scale folded in double per channel) vs the reference
+ * formula, C up to 300 (more than one 256-channel block), in place too.
+ * Every operand ends at a guard page, so channel tails must stay inside. */
+static void test_batchnorm(void) {
+    for (size_t i = 0, n = cases(60); i < n; i++) {
+        size_t c = rnd(1, 300), rows = rnd(1, 40), cnt = rows * c;
+        float *x = gbuf(cnt), *y = gbuf(cnt), *r = fbuf(cnt), *p[4];
+        for (int j = 0; j < 4; j++) p[j] = gbuf(c);
+        CHECK(x && y && r && p[0] && p[1] && p[2] && p[3]);
+        t_fill(x, cnt, t_rand(&seed));
+        for (int j = 0; j < 4; j++) t_fill(p[j], c, t_rand(&seed));
+        for (size_t k = 0; k < c; k++) p[3][k] = fabsf(p[3][k]) + 0.05f; /* variance > 0 */
+        K_(et_f32_batchnorm)(rows, c, x, p[0], p[1], p[2], p[3], 1e-5f, y);
+        et_f32_batchnorm__ref(rows, c, x, p[0], p[1], p[2], p[3], 1e-5f, r);
+        double e = worst_err(y, r, cnt);
+        K_(et_f32_batchnorm)(rows, c, x, p[0], p[1], p[2], p[3], 1e-5f, x); /* in place */
+        int same = memcmp(x, y, cnt * sizeof(float)) == 0;
+        gfree(x, cnt); gfree(y, cnt); free(r);
+        for (int j = 0; j < 4; j++) gfree(p[j], c);
+        CHECKF(e <= 1e-5, "batchnorm %zux%zu: %.3g", rows, c, e);
+        CHECK(same);
+    }
+    CHECK(K_(et_kernels)()->batchnorm == K_(et_f32_batchnorm));
+}
+
 static void test_softmax(void) {
     for (size_t i = 0, n = cases(40); i < n; i++) {
         size_t rows = rnd(1, 5), c = rnd(1, 67), cnt = rows * c;
@@ -322,11 +377,13 @@ int main(void) {
     RUN(test_linear_as_conv);
     RUN(test_conv_kxk);
     RUN(test_dwconv);
+    RUN(test_dconv);
     RUN(test_vector_math);
     RUN(test_special_values);
     RUN(test_act_all_kinds);
     RUN(test_binary);
     RUN(test_pooling);
+    RUN(test_batchnorm);
     RUN(test_softmax);
     return t_summary(__FILE__);
 }

@@ -8,7 +8,9 @@
 
 #define ET_ARM_DECLARE(sfx)                                                              \
     const et_kernels *et_kernels__##sfx(void);                                           \
-    extern const et_conv_impl et_f32_gemm_impl__##sfx, et_f32_dwconv_impl__##sfx;        \
+    extern const et_conv_impl et_f32_gemm_impl__##sfx, et_f32_dwconv_impl__##sfx,       \
+        et_f32_dconv_impl__##sfx;                                                        \
+    int et_f32_dconv_fits__##sfx(const et_conv_geom *g);                                 \
     void et_f32_act__##sfx(size_t count, et_act act, const float *x, float *y);          \
     void et_f32_vexp__##sfx(size_t count, const float *x, float *y);                     \
     void et_f32_binary__##sfx(et_binary_kind kind, et_shape xs, const float *x,          \
@@ -19,6 +21,10 @@
     void et_f32_global_avgpool__##sfx(size_t n, size_t hw, size_t c, const float *x,     \
                                       float *y);                                         \
     void et_f32_softmax__##sfx(size_t rows, size_t c, const float *x, float *y);         \
+    void et_f32_batchnorm__##sfx(size_t rows, size_t c, const float *x,                  \
+                                 const float *gamma, const float *beta,                  \
+                                 const float *mean, const float *var, float eps,         \
+                                 float *y);                                              \
     /* the backward (training) table, arch/arm/grad_table_tmpl.h */                      \
     const et_grad_kernels *et_grad_kernels__##sfx(void);
 

@@ -1,7 +1,7 @@
-/* NEON element-wise kernels: fused activations, exp, broadcast add/mul,
- * max/avg/global-average pooling and softmax, as a template included once
- * per ISA (neon64/eltwise.c, neon32/eltwise.c). Semantics are those of
- * src/ops; each kernel is tested against its reference twin. */
+/* NEON element-wise kernels: fused activations, exp, broadcast add/mul and
+ * softmax, as a template included once per ISA (neon64/eltwise.c,
+ * neon32/eltwise.c); pooling and batchnorm are in pool_tmpl.h. Semantics
+ * are those of src/ops; each kernel is tested against its reference twin. */
 #include <math.h>
 #include <string.h>
 #include "simd.h"
@@ -115,106 +115,6 @@ void ET_FN(et_f32_binary)(et_binary_kind kind, et_shape xs, const float *x, et_s
                 act_row(zs.c, act, z, z);
                 z += zs.c;
             }
-}
-
-/* The reference's pooling window along one axis, in padded coordinates:
- * [lo, hi) clamped to real input, full = the part inside the padded input. */
-typedef struct pwin { size_t lo, hi, full; } pwin;
-static pwin pwin_at(size_t o, size_t stride, size_t k, size_t pad_lo, size_t pad_hi, size_t in) {
-    pwin wd;
-    size_t start = o * stride, end = start + k;
-    if (end > in + pad_lo + pad_hi) end = in + pad_lo + pad_hi;
-    wd.full = end > start ? end - start : 0;
-    wd.lo = start < pad_lo ? pad_lo : start;
-    wd.hi = end > pad_lo + in ? pad_lo + in : end;
-    if (wd.hi < wd.lo) wd.hi = wd.lo;
-    return wd;
-}
-
-void ET_FN(et_f32_maxpool)(const et_pool_geom *g, const float *x, float *y) {
-    const size_t C = g->c;
-    for (size_t n = 0; n < g->n; n++)
-        for (size_t oy = 0; oy < g->oh; oy++) {
-            pwin wy = pwin_at(oy, g->sh, g->kh, g->pad_t, g->pad_b, g->ih);
-            for (size_t ox = 0; ox < g->ow; ox++) {
-                pwin wx = pwin_at(ox, g->sw, g->kw, g->pad_l, g->pad_r, g->iw);
-                float *out = y + ((n * g->oh + oy) * g->ow + ox) * C;
-                size_t c = 0;
-                /* vmaxq returns NaN when either side is NaN: a NaN in the
-                 * window wins and sticks, as in the reference */
-                for (; c + 4 <= C; c += 4) {
-                    V m = vdupq_n_f32(-INFINITY);
-                    for (size_t py = wy.lo; py < wy.hi; py++)
-                        for (size_t px = wx.lo; px < wx.hi; px++)
-                            m = vmaxq_f32(m, vld1q_f32(x + ((n * g->ih + py - g->pad_t) * g->iw + px - g->pad_l) * C + c));
-                    vst1q_f32(out + c, m);
-                }
-                for (; c < C; c++) {
-                    float m = -INFINITY;
-                    for (size_t py = wy.lo; py < wy.hi; py++)
-                        for (size_t px = wx.lo; px < wx.hi; px++) {
-                            float v = x[((n * g->ih + py - g->pad_t) * g->iw + px - g->pad_l) * C + c];
-                            if (v > m || v != v) m = v;
-                        }
-                    out[c] = m;
-                }
-            }
-        }
-}
-
-void ET_FN(et_f32_avgpool)(const et_pool_geom *g, const float *x, float *y) {
-    const size_t C = g->c;
-    for (size_t n = 0; n < g->n; n++)
-        for (size_t oy = 0; oy < g->oh; oy++) {
-            pwin wy = pwin_at(oy, g->sh, g->kh, g->pad_t, g->pad_b, g->ih);
-            for (size_t ox = 0; ox < g->ow; ox++) {
-                pwin wx = pwin_at(ox, g->sw, g->kw, g->pad_l, g->pad_r, g->iw);
-                float *out = y + ((n * g->oh + oy) * g->ow + ox) * C;
-                size_t divisor = g->count_include_pad ? wy.full * wx.full : (wy.hi - wy.lo) * (wx.hi - wx.lo);
-                /* an empty window gives 0, not 0/0, as the reference */
-                float inv = divisor ? 1.0f / (float)divisor : 0.0f;
-                size_t c = 0;
-                for (; c + 4 <= C; c += 4) {
-                    V s = vdupq_n_f32(0.0f);
-                    for (size_t py = wy.lo; py < wy.hi; py++)
-                        for (size_t px = wx.lo; px < wx.hi; px++)
-                            s = vaddq_f32(s, vld1q_f32(x + ((n * g->ih + py - g->pad_t) * g->iw + px - g->pad_l) * C + c));
-                    vst1q_f32(out + c, vmulq_n_f32(s, inv));
-                }
-                for (; c < C; c++) {
-                    float s = 0.0f;
-                    for (size_t py = wy.lo; py < wy.hi; py++)
-                        for (size_t px = wx.lo; px < wx.hi; px++)
-                            s += x[((n * g->ih + py - g->pad_t) * g->iw + px - g->pad_l) * C + c];
-                    out[c] = s * inv;
-                }
-            }
-        }
-}
-
-void ET_FN(et_f32_global_avgpool)(size_t n, size_t hw, size_t c, const float *x, float *y) {
-    /* the mean of nothing is NaN, as torch.mean of an empty tensor */
-    float inv = hw ? 1.0f / (float)hw : NAN;
-    for (size_t b = 0; b < n; b++) {
-        const float *xb = x + b * hw * c;
-        size_t k = 0;
-        for (; k + 4 <= c; k += 4) {
-            /* two partial sums halve the add latency chain */
-            V s0 = vdupq_n_f32(0.0f), s1 = vdupq_n_f32(0.0f);
-            size_t i = 0;
-            for (; i + 2 <= hw; i += 2) {
-                s0 = vaddq_f32(s0, vld1q_f32(xb + i * c + k));
-                s1 = vaddq_f32(s1, vld1q_f32(xb + (i + 1) * c + k));
-            }
-            if (i < hw) s0 = vaddq_f32(s0, vld1q_f32(xb + i * c + k));
-            vst1q_f32(y + b * c + k, vmulq_n_f32(vaddq_f32(s0, s1), inv));
-        }
-        for (; k < c; k++) {
-            float s = 0.0f;
-            for (size_t i = 0; i < hw; i++) s += xb[i * c + k];
-            y[b * c + k] = hw ? s * inv : NAN;
-        }
-    }
 }
 
 void ET_FN(et_f32_softmax)(size_t rows, size_t c, const float *x, float *y) {

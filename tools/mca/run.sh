@@ -39,10 +39,13 @@ for cpu in cortex-a53 cortex-a72 cortex-a76; do
             -Iinclude -Isrc -S -o "$tmp/$k.s" arch/arm/neon64/$k.c
     done
     awk -f tools/mca/extract_loop.awk "$tmp/gemm.s" > "$tmp/gemm_8x8.s"
+    # gemm.c also holds the direct few-channel conv: its tile step is one
+    # input channel of one tap for 10 pixels x 8 channels = 20 FMAs
+    awk -v WANT=20 -f tools/mca/extract_loop.awk "$tmp/gemm.s" > "$tmp/dconv_10x8.s"
     awk -v WANT=18 -f tools/mca/extract_loop.awk "$tmp/dwconv.s" > "$tmp/dw_3x3.s"
     awk -v WANT=50 -f tools/mca/extract_loop.awk "$tmp/dwconv.s" > "$tmp/dw_5x5.s"
     mpk=$(awk -v c="$(cycles $cpu "$tmp/peak.s")" 'BEGIN{printf "%.2f", 24*8/c}')
-    for l in gemm_8x8 dw_3x3 dw_5x5; do
+    for l in gemm_8x8 dconv_10x8 dw_3x3 dw_5x5; do
         f=$(flops "$tmp/$l.s"); c=$(cycles $cpu "$tmp/$l.s"); p=$(peak_doc $cpu)
         awk -v l="$l" -v cpu=$cpu -v f="$f" -v c="$c" -v p="$p" -v m="$mpk" 'BEGIN{
             r = f / c; printf "%-26s %-11s %6d %7.2f %9.2f %9d %7.0f%% %9.0f%%\n",

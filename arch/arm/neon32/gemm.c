@@ -1,3 +1,4 @@
-/* ARMv7 NEON + VFPv4 (-mfpu=neon-vfpv4) instantiation of arch/arm/gemm_tmpl.h. Compiled only by the
+/* ARMv7 NEON + VFPv4 (-mfpu=neon-vfpv4) instantiation of arch/arm/gemm_tmpl.h and dconv_tmpl.h. Compiled only by the
  * ports that select arch/arm/neon32 (Makefile); holds no code of its own. */
 #include "../gemm_tmpl.h"
+#include "../dconv_tmpl.h"
