@@ -129,7 +129,8 @@ static inline void gemm_tile(size_t mr, size_t kc, const float *const *a, const 
         else FULL_NARROW(kc, a, w, c, ldc, nc, act);
         return;
     }
-    (nc <= VW ? gemm_narrow_of : gemm_wide_of)[mr - 1](kc, a, w, c, ldc, nc, act);
+    if (nc <= VW) gemm_narrow_of[mr - 1](kc, a, w, c, ldc, nc, act);
+    else gemm_wide_of[mr - 1](kc, a, w, c, ldc, nc, act);
 }
 
 /* One row (GEMV, batch-1 linear): four panels at once so eight independent
