@@ -1,6 +1,6 @@
 /* The et_grad_kernels table of one NEON ISA: geometry checks and the choice
  * between the depthwise and the per-tap GEMM backward kernels; a template
- * included once per ISA after the two grad templates. Policy only. */
+ * included once per ISA after the other grad templates. Policy only. */
 #include "simd.h"
 #include "arm.h"
 #include "train/grad_ops.h"
@@ -62,6 +62,8 @@ static size_t grad_scratch(const et_conv_geom *g) { (void)g; return 0; }
 
 static const et_grad_kernels grad_table = {
     ET_ISA_STR, conv_input, conv_weight, linear_input, linear_weight, grad_scratch,
+    bn_train, bn_train_backward, bn_frozen_backward, act_backward, act_mask, act_backward_mask,
+    act_forward_mask, bn_train_backward_mask, bn_train_act,
 };
 
 const et_grad_kernels *ET_FN(et_grad_kernels)(void) { return &grad_table; }
