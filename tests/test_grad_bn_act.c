@@ -3,7 +3,9 @@
  * shapes with tails (C 1..67, rows 1..300), special values and kinks; the
  * one-bit activation mask against the pre-activation it replaces; the
  * trainer's plan dropping the input of a ReLU-family activation, and its
- * batchnorm + ReLU6 backward fusion against the unfused backward. */
+ * batchnorm + ReLU6 backward fusion against the unfused backward. The NEON
+ * table (ARM ports, under qemu here) runs the same cases as its own tests,
+ * skipped on builds without NEON. */
 #include <stdint.h>
 #include <stdlib.h>
 #include "dispatch.h"
@@ -12,8 +14,9 @@
 #include "train/grad_ops.h"
 #include "train/trainer.h"
 
-static const et_isa levels[] = {ET_ISA_GENERIC, ET_ISA_AVX2, ET_ISA_AVX512};
+static const et_isa levels[] = {ET_ISA_GENERIC, ET_ISA_AVX2, ET_ISA_AVX512, ET_ISA_NEON};
 #define N_LEVELS (sizeof levels / sizeof levels[0])
+#define L_NEON (N_LEVELS - 1) /* its own tests, so a build without it reports a skip */
 
 static const et_grad_kernels *level(size_t L) {
     const et_kernels *k = et_kernels_for(levels[L], NULL, 0);
@@ -113,10 +116,10 @@ static void bn_case(const et_grad_kernels *G, size_t rows, size_t c, unsigned se
 
 /* Batchnorm: the reference's bits (its double sums, in its order) for random
  * shapes, one row, no rows, and more channels than one chunk. */
-static void test_batchnorm(void) {
-    for (size_t L = 0; L < N_LEVELS; L++) {
+static void bn_level(size_t L) {
+    {
         const et_grad_kernels *G = level(L);
-        if (!G) continue;
+        if (!G) return;
         unsigned s = 99u + (unsigned)L;
         int ok = 1, cases = 0;
         for (; cases < 120 && ok; cases++) {
@@ -170,10 +173,10 @@ static int close_to(const float *a, const float *b, size_t n, double tol, double
 /* Every kind's backward against the reference: piecewise kinds to the bit,
  * sigmoid/tanh/SiLU within 1e-5; for the ReLU family the mask path gives the
  * same bits as the path from x, and the mask equals the reference's. */
-static void test_activation_backward(void) {
-    for (size_t L = 0; L < N_LEVELS; L++) {
+static void act_level(size_t L) {
+    {
         const et_grad_kernels *G = level(L);
-        if (!G) continue;
+        if (!G) return;
         unsigned s = 555u + (unsigned)L;
         double worst = 0.0;
         int cases = 0;
@@ -233,6 +236,17 @@ static void test_activation_backward(void) {
             }
         printf("    %s: %d cases; sigmoid/tanh/SiLU max |a-b|/max(1,|b|) %.3g, the rest bit-identical\n", G->isa, cases, worst);
     }
+}
+
+static void test_batchnorm(void) { for (size_t L = 0; L < L_NEON; L++) bn_level(L); }
+static void test_activation_backward(void) { for (size_t L = 0; L < L_NEON; L++) act_level(L); }
+static void test_batchnorm_neon(void) {
+    if (!et_kernels_for(ET_ISA_NEON, NULL, 0)) SKIP("not a NEON build (the ARM ports run this under qemu)");
+    bn_level(L_NEON);
+}
+static void test_activation_backward_neon(void) {
+    if (!et_kernels_for(ET_ISA_NEON, NULL, 0)) SKIP("not a NEON build");
+    act_level(L_NEON);
 }
 
 /* conv -> BN -> act -> conv: a ReLU6 keeps a bit mask instead of the BN
@@ -333,6 +347,8 @@ static void test_fused_step_matches_unfused(void) {
 int main(void) {
     RUN(test_batchnorm);
     RUN(test_activation_backward);
+    RUN(test_batchnorm_neon);
+    RUN(test_activation_backward_neon);
     RUN(test_mask_shrinks_plan);
     RUN(test_fused_step_matches_unfused);
     return t_summary(__FILE__);

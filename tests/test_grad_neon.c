@@ -1,8 +1,9 @@
 /* NEON backward kernels (the et_grad_kernels of the NEON table) against the
  * reference backward kernels of train/grad_ops.h on the randomized shapes of
  * tests/test_grad_x86.c (tails included), plus determinism, the scratch
- * query, reads that stop at the end of every buffer, the ET_ISA_NEON level
- * and the trainer's choice of table. Without NEON the kernel tests skip. */
+ * query, reads that stop at the end of every buffer (batchnorm and
+ * activation kernels too; their values are checked in test_grad_bn_act.c),
+ * the ET_ISA_NEON level and the trainer's choice of table. Without NEON the kernel tests skip. */
 #define _DEFAULT_SOURCE /* MAP_ANONYMOUS for the guard pages */
 #include <stdint.h>
 #include <stdlib.h>
@@ -308,6 +309,56 @@ static float *train_once(const et_model *m, size_t *count, const et_kernels **us
     return out;
 }
 
+/* n mask bytes ending where a PROT_NONE page starts (gbuf's float count
+ * rounded up, so the bytes are the last of its data). */
+static uint8_t *gmask(size_t n, size_t *cap) {
+    *cap = (n + 3) / 4;
+    float *f = gbuf(*cap);
+    return f ? (uint8_t *)(void *)f + (*cap * 4 - n) : NULL;
+}
+
+/* Batchnorm and activation kernels on channel and element tails with every
+ * operand before a guard page: a whole-vector tail access faults. Bits are
+ * compared to the reference for batchnorm on the way. */
+static void test_bn_act_tails(void) {
+    const et_kernels *k = neon_table();
+    if (!k) SKIP("not a NEON build");
+    const et_grad_kernels *G = et_grad_kernels_of(k);
+    int runs = 0;
+    for (size_t rows = 1; rows <= 3; rows += 2)
+        for (size_t c = 1; c <= 9; c++) {
+            const size_t n = rows * c, nm = (n + 7) / 8;
+            size_t mc = 0;
+            float *x = gbuf(n), *dy = gbuf(n), *y = gbuf(n), *dx = gbuf(n), *st[8];
+            float ref[32], want[27]; /* c <= 9, n <= 27 */
+            uint8_t *m = gmask(nm, &mc);
+            for (int i = 0; i < 8; i++) st[i] = gbuf(c);
+            CHECK(x && dy && y && dx && m && st[7]);
+            t_fill(x, n, (unsigned)n); t_fill(dy, n, (unsigned)n + 1); t_fill(dx, n, 3);
+            for (int i = 0; i < 8; i++) t_fill(st[i], c, 10u + (unsigned)i);
+            for (size_t j = 0; j < c; j++) st[1][j] = fabsf(st[1][j]) + 0.5f;
+            /* st: gamma, running var (also frozen var), beta, running mean, save mean, save inv std, dgamma, dbeta */
+            et_f32_batchnorm_train__ref(rows, c, x, st[0], st[2], 1e-5f, 0.1f, NULL, NULL, ref, ref + 16, want);
+            G->bn_train(rows, c, x, st[0], st[2], 1e-5f, 0.1f, st[3], st[1], st[4], st[5], y);
+            CHECKF(memcmp(y, want, n * 4) == 0 && memcmp(st[4], ref, c * 4) == 0, "bn_train rows %zu c %zu", rows, c);
+            G->bn_train_act(rows, c, x, st[0], st[2], 1e-5f, 0.1f, st[3], st[1], st[4], st[5], et_act_relu6(), m, y);
+            G->bn_train_backward(rows, c, x, st[0], st[4], st[5], dy, dx, st[6], st[7]);
+            G->bn_train_backward_mask(rows, c, x, st[0], st[4], st[5], m, dy, dx, 1, st[6], st[7]);
+            G->bn_frozen_backward(rows, c, x, st[0], st[3], st[1], 1e-3f, dy, dx, st[6], st[7]);
+            for (int q = 0; q <= (int)ET_ACT_HARDSIGMOID; q++) {
+                et_act a = et_act_of((et_act_kind)q);
+                G->act_backward(n, a, x, dy, dx);
+                G->act_mask(n, a, x, m);
+                G->act_backward_mask(n, a, m, dy, dx);
+                G->act_forward_mask(n, a, x, y, m);
+            }
+            gfree(x, n); gfree(dy, n); gfree(y, n); gfree(dx, n); gfree((float *)(void *)(m - (mc * 4 - nm)), mc);
+            for (int i = 0; i < 8; i++) gfree(st[i], c);
+            runs++;
+        }
+    printf("    %d shapes, every operand before a guard page\n", runs);
+}
+
 /* Training picks the NEON backward kernels through et_grad_kernels_of, and
  * a step with them lands where the reference kernels' step does. */
 static void test_trainer_uses_neon(void) {
@@ -343,6 +394,7 @@ int main(void) {
     RUN(test_general_conv_backward);
     RUN(test_linear_backward);
     RUN(test_long_reduction);
+    RUN(test_bn_act_tails);
     RUN(test_trainer_uses_neon);
     return t_summary(__FILE__);
 }

@@ -1,6 +1,6 @@
 /* The et_grad_kernels table of one NEON ISA: geometry checks and the choice
  * between the depthwise and the per-tap GEMM backward kernels; a template
- * included once per ISA after the two grad templates. Policy only. */
+ * included once per ISA after the other grad templates. Policy only. */
 #include "simd.h"
 #include "arm.h"
 #include "train/grad_ops.h"
@@ -60,19 +60,10 @@ static void linear_weight(size_t n, size_t in, size_t out, const float *x, const
 /* Every kernel here works in registers and small stack buffers (<= 8 KB). */
 static size_t grad_scratch(const et_conv_geom *g) { (void)g; return 0; }
 
-/* Batchnorm and activation backward: the reference kernels (their x86
- * twins are in arch/x86/grad_bn_tmpl.h, grad_act_tmpl.h). */
 static const et_grad_kernels grad_table = {
     ET_ISA_STR, conv_input, conv_weight, linear_input, linear_weight, grad_scratch,
-    et_f32_batchnorm_train__ref,
-    et_f32_batchnorm_train_backward__ref,
-    et_f32_batchnorm_frozen_backward__ref,
-    et_f32_act_backward__ref,
-    et_f32_act_mask__ref,
-    et_f32_act_backward_mask__ref,
-    et_f32_act_forward_mask__ref,
-    et_f32_batchnorm_train_backward_mask__ref,
-    et_f32_batchnorm_train_act__ref,
+    bn_train, bn_train_backward, bn_frozen_backward, act_backward, act_mask, act_backward_mask,
+    act_forward_mask, bn_train_backward_mask, bn_train_act,
 };
 
 const et_grad_kernels *ET_FN(et_grad_kernels)(void) { return &grad_table; }
