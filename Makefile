@@ -268,7 +268,8 @@ $(BUILD)/obj/src/data/png.o $(BUILD)/obj/src/data/jpeg.o: $(ET_CODEC_STAMP)
 # Use its own BUILD directory: objects do not record the choice.
 ifeq ($(ET_USE_SLEEF),1)
 CFLAGS_ALL += -DET_USE_SLEEF=1 $(shell pkg-config --cflags sleef 2>/dev/null)
-LDLIBS_ALL += -lsleef
+ET_SLEEF_LIBS := -lsleef
+LDLIBS_ALL += $(ET_SLEEF_LIBS)
 endif
 # ---------------------------------------------------------------------------
 

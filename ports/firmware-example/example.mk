@@ -34,7 +34,7 @@ $(FW)/image.h: $(FW_IMAGE)
 
 $(FW_BIN): ports/firmware-example/main.c ports/firmware-example/heap_guard.c $(FW)/fmnist5.c $(FW)/image.h $(BUILD)/libedgetune.a
 	$(CC) $(CFLAGS_ALL) -I$(FW) -o $@ ports/firmware-example/main.c ports/firmware-example/heap_guard.c $(FW)/fmnist5.c \
-	  $(BUILD)/libedgetune.a -lm -lpthread $(PORT_LDFLAGS) $(EXTRA_LDFLAGS) $(FW_WRAP) $(PORT_EXE_LDFLAGS)
+	  $(BUILD)/libedgetune.a $(ET_SLEEF_LIBS) -lm -lpthread $(PORT_LDFLAGS) $(EXTRA_LDFLAGS) $(FW_WRAP) $(PORT_EXE_LDFLAGS)
 
 .PHONY: firmware-example
 firmware-example: $(FW_BIN)
