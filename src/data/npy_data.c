@@ -115,7 +115,7 @@ static et_status load_y(const char *y_path, const char *x_path, size_t n, size_t
     }
     for (size_t i = 0; i < y.count && st == ET_OK; i++) {
         float v = y.data[i];
-        if (multi ? (v != 0.0f && v != 1.0f) : (!(v >= 0.0f) || v != floorf(v) || v > 2147483647.0f))
+        if (multi ? (v != 0.0f && v != 1.0f) : (!(v >= 0.0f) || v != floorf(v) || v >= 2147483648.0f))
             st = et_fail(err, err_len, ET_ERR_FORMAT, "%s: label %g at element %zu is not %s", y_path, (double)v, i,
                          multi ? "0 or 1 (multi-label matrix)" : "a non-negative integer class id");
         else if (!multi && !want_classes && (size_t)v + 1 > classes) classes = (size_t)v + 1;
