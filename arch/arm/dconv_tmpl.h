@@ -32,18 +32,6 @@ int ET_FN(et_f32_dconv_fits)(const et_conv_geom *g) {
 static size_t dconv_tasks(const et_conv_geom *g) { return g->n * g->oh; }
 static size_t dconv_scratch(const et_conv_geom *g) { (void)g; return 0; }
 
-/* Output columns [lo, hi) whose taps all fall inside the input row: the first
- * with ox*sw >= pad_l, up to the last with ox*sw + (kw-1)*dw - pad_l < iw. */
-static void dconv_cols(const et_conv_geom *g, size_t *lo, size_t *hi) {
-    size_t span = (g->kw - 1) * g->dw;
-    size_t first = (g->pad_l + g->sw - 1) / g->sw;
-    size_t end = g->iw + g->pad_l > span ? (g->iw + g->pad_l - span - 1) / g->sw + 1 : 0;
-    if (end > g->ow) end = g->ow;
-    if (first > end) first = end;
-    *lo = first;
-    *hi = end;
-}
-
 /* DC_PX interior pixels from ox0 for one panel: bias, then one FMA per tap
  * of each valid input row in (ky, kx, c) order, as dconv_pixel does. */
 static void dconv_tile(const et_conv_geom *g, const float *const *rows, size_t ox0, const float *w, float *c,
@@ -98,7 +86,7 @@ static void dconv_run(const et_conv_args *a, size_t t0, size_t t1, void *scratch
     size_t np = panels(g->oc), pf = panel_floats(gk(g)), lo, hi;
     const float *rows[DC_MAX_KH];
     (void)scratch;
-    dconv_cols(g, &lo, &hi);
+    et_conv_interior_cols(g, &lo, &hi);
     for (size_t t = t0; t < t1; t++) {
         size_t oy = t % g->oh, n = t / g->oh;
         for (size_t ky = 0; ky < g->kh; ky++) {

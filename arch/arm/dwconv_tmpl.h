@@ -115,13 +115,8 @@ static void dw_run(const et_conv_args *a, size_t t0, size_t t1, void *scratch) {
     const et_conv_geom *g = a->g;
     const size_t C = g->oc;
     const float *pk = a->packed;
-    /* Columns whose kx taps all land inside the input: ox*sw >= pad_l and
-     * ox*sw + (kw-1)*dw - pad_l < iw. */
-    size_t span = (g->kw - 1) * g->dw;
-    size_t ox_lo = (g->pad_l + g->sw - 1) / g->sw, ox_hi = 0;
-    if (g->iw + g->pad_l > span) ox_hi = (g->iw + g->pad_l - span - 1) / g->sw + 1;
-    if (ox_hi > g->ow) ox_hi = g->ow;
-    if (ox_lo > ox_hi) ox_lo = ox_hi;
+    size_t ox_lo, ox_hi;
+    et_conv_interior_cols(g, &ox_lo, &ox_hi);
     for (size_t t = t0; t < t1; t++) {
         size_t n = t / g->oh, oy = t % g->oh;
         const float *xn = a->x + n * g->ih * g->iw * C;

@@ -26,16 +26,6 @@ int ET_FN(et_f32_dconv_fits)(const et_conv_geom *g) {
 static size_t dconv_tasks(const et_conv_geom *g) { return g->n * g->oh * panels(g->oc); }
 static size_t dconv_scratch(const et_conv_geom *g) { (void)g; return 0; }
 
-/* Output columns [lo, hi) whose every tap lies inside the input width. */
-static void dconv_interior(const et_conv_geom *g, size_t *lo, size_t *hi) {
-    size_t span = (g->kw - 1) * g->dw, a = (g->pad_l + g->sw - 1) / g->sw;
-    size_t b = g->iw + g->pad_l > span ? (g->iw + g->pad_l - span - 1) / g->sw + 1 : 0;
-    if (b > g->ow) b = g->ow;
-    if (a > b) a = b;
-    *lo = a;
-    *hi = b;
-}
-
 static inline void dconv_store(float *c, V s0, V s1, size_t nc, et_act act) {
     if (nc == NR) {
         V_STORE(c, v_act(s0, act));
@@ -100,7 +90,7 @@ static void dconv_run(const et_conv_args *a, size_t t0, size_t t1, void *scratch
     size_t np = panels(g->oc), pf = panel_floats(gk(g)), lo, hi;
     const float *rows[DC_MAX_KH];
     (void)scratch;
-    dconv_interior(g, &lo, &hi);
+    et_conv_interior_cols(g, &lo, &hi);
     for (size_t t = t0; t < t1; t++) {
         size_t p = t % np, r = t / np, oy = r % g->oh, n = r / g->oh;
         for (size_t ky = 0; ky < g->kh; ky++) {

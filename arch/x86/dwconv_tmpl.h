@@ -27,25 +27,13 @@ static void dw_pack(const et_conv_geom *g, const float *w, const float *bias, vo
 static size_t dw_scratch(const et_conv_geom *g) { (void)g; return 0; }
 static size_t dw_tasks(const et_conv_geom *g) { return g->n * g->oh; }
 
-/* First output column whose window lies fully inside the input along x, and one past the last. */
-static void interior(const et_conv_geom *g, size_t *lo, size_t *hi) {
-    size_t span = (g->kw - 1) * g->dw;
-    size_t a = (g->pad_l + g->sw - 1) / g->sw;
-    size_t b = 0;
-    if (g->iw + g->pad_l > span) b = (g->iw + g->pad_l - span - 1) / g->sw + 1;
-    if (b > g->ow) b = g->ow;
-    if (a > b) a = b;
-    *lo = a;
-    *hi = b;
-}
-
 static void dw_run(const et_conv_args *a, size_t t0, size_t t1, void *scratch) {
     (void)scratch;
     const et_conv_geom *g = a->g;
     const size_t C = g->oc, cp = cpad(C), taps = g->kh * g->kw;
     const float *wt = a->packed, *bias = wt + taps * cp;
     size_t xlo, xhi;
-    interior(g, &xlo, &xhi);
+    et_conv_interior_cols(g, &xlo, &xhi);
     const size_t sxs = g->sw * C; /* input step between neighbouring output pixels */
     for (size_t t = t0; t < t1; t++) {
         size_t oy = t % g->oh, n = t / g->oh;

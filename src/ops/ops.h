@@ -25,6 +25,18 @@ typedef struct et_conv_geom {
     size_t groups;            /* ic and oc are multiples of groups */
 } et_conv_geom;
 
+/* Output columns [*lo, *hi) whose every tap lies inside the input width
+ * (ox*sw >= pad_l and ox*sw + (kw-1)*dw - pad_l < iw): the SIMD conv
+ * kernels run these without border checks. */
+static inline void et_conv_interior_cols(const et_conv_geom *g, size_t *lo, size_t *hi) {
+    size_t span = (g->kw - 1) * g->dw, a = (g->pad_l + g->sw - 1) / g->sw;
+    size_t b = g->iw + g->pad_l > span ? (g->iw + g->pad_l - span - 1) / g->sw + 1 : 0;
+    if (b > g->ow) b = g->ow;
+    if (a > b) a = b;
+    *lo = a;
+    *hi = b;
+}
+
 /* y = act(conv(x, w) + bias). w: [oc][kh][kw][ic/groups]; bias may be NULL. */
 void et_f32_conv2d__ref(const et_conv_geom *g, const float *x, const float *w,
                         const float *bias, et_act act, float *y);
