@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 #include "dispatch.h"
+#include "parallel.h"
 #include "plan.h"
 #include "threadpool.h"
 
@@ -297,28 +298,18 @@ et_status et_session_output(et_session *s, size_t i, et_tensor *out) {
     return ET_OK;
 }
 
-/* One conv/linear node spread over the workers: each thread claims chunks
- * of units from a shared counter until none are left. Which thread computes
- * a unit does not matter: the impl computes every element alike however the
- * units are split, so results are bit-identical for any thread count, and a
- * worker the OS has not scheduled yet simply finds no work left. */
+/* One conv/linear node spread over the workers (see parallel.h). The impl
+ * computes every element alike however the units are split, so results
+ * are bit-identical for any thread count. */
 typedef struct conv_job {
     const et_session *s;
     const et_conv_impl *ci;
     et_conv_args a;
-    size_t tasks, chunk;
-    atomic_size_t next;
 } conv_job;
 
-static void conv_worker(void *ctx, size_t wk) {
+static void conv_units(void *ctx, size_t t0, size_t t1, size_t wk) {
     conv_job *j = ctx;
-    void *scratch = j->s->scratch + wk * j->s->scratch_stride;
-    for (;;) {
-        size_t t0 = atomic_fetch_add_explicit(&j->next, j->chunk, memory_order_relaxed);
-        if (t0 >= j->tasks) break;
-        size_t t1 = j->tasks - t0 < j->chunk ? j->tasks : t0 + j->chunk;
-        j->ci->run(&j->a, t0, t1, scratch);
-    }
+    j->ci->run(&j->a, t0, t1, j->s->scratch + wk * j->s->scratch_stride);
 }
 
 static void run_conv(et_session *s, uint32_t i, const et_conv_geom *g) {
@@ -333,13 +324,42 @@ static void run_conv(et_session *s, uint32_t i, const et_conv_geom *g) {
     j.a.bias = nd->params[1].count ? nd->params[1].data : NULL;
     j.a.act = nd->act;
     j.a.y = s->data[i + 1];
-    j.tasks = j.ci->tasks(g);
-    size_t want = s->threads < j.tasks ? s->threads : j.tasks;
-    /* a few chunks per thread balances uneven progress without much contention */
-    j.chunk = want > 1 ? (j.tasks + 4 * want - 1) / (4 * want) : j.tasks;
-    if (j.chunk == 0) j.chunk = 1;
-    atomic_init(&j.next, 0);
-    et_threadpool_run(s->pool, want, conv_worker, &j);
+    et_parallel_for(s->pool, s->threads, j.ci->tasks(g), conv_units, &j);
+}
+
+/* Elementwise add/mul of two same-shape tensors, split by pixels like the
+ * convs around it so each thread reads what it wrote. */
+typedef struct binary_job {
+    const et_kernels *k;
+    et_binary_kind kind;
+    size_t c;
+    const float *x, *y;
+    et_act act;
+    float *z;
+} binary_job;
+
+/* Pixels per unit: small enough to balance, large enough to amortise a call. */
+#define ELT_UNIT_PIXELS 64
+
+static void binary_units(void *ctx, size_t t0, size_t t1, size_t wk) {
+    binary_job *j = ctx;
+    (void)wk;
+    size_t p0 = t0 * ELT_UNIT_PIXELS, p1 = t1 * ELT_UNIT_PIXELS, off = p0 * j->c;
+    et_shape sh = {1, 1, p1 - p0, j->c};
+    j->k->binary(j->kind, sh, j->x + off, sh, j->y + off, sh, j->act, j->z + off);
+}
+
+static void run_binary(et_session *s, const et_node *nd, et_shape xs, const float *x, float *y) {
+    et_binary_kind kind = nd->op == ET_OP_ADD ? ET_BINARY_ADD : ET_BINARY_MUL;
+    et_shape bs = s->shapes[nd->in[1]], ys = s->shapes[(size_t)(nd - s->m->nodes) + 1];
+    size_t pixels = xs.n * xs.h * xs.w;
+    int same = xs.n == bs.n && xs.h == bs.h && xs.w == bs.w && xs.c == bs.c;
+    if (!same || pixels % ELT_UNIT_PIXELS) {
+        s->k->binary(kind, xs, x, bs, s->data[nd->in[1]], ys, nd->act, y);
+        return;
+    }
+    binary_job j = {s->k, kind, xs.c, x, s->data[nd->in[1]], nd->act, y};
+    et_parallel_for(s->pool, s->threads, pixels / ELT_UNIT_PIXELS, binary_units, &j);
 }
 
 static void run_node(et_session *s, uint32_t i, const float **cptr) {
@@ -359,7 +379,7 @@ static void run_node(et_session *s, uint32_t i, const float **cptr) {
         break;
     case ET_OP_ACT: k->act(rows * xs.c, nd->act, x, y); break;
     case ET_OP_ADD: case ET_OP_MUL:
-        k->binary(nd->op == ET_OP_ADD ? ET_BINARY_ADD : ET_BINARY_MUL, xs, x, s->shapes[nd->in[1]], s->data[nd->in[1]], ys, nd->act, y);
+        run_binary(s, nd, xs, x, y);
         break;
     case ET_OP_CONCAT: {
         size_t cs[ET_MAX_INPUTS];

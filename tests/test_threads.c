@@ -4,8 +4,10 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <time.h>
+#include <stdatomic.h>
 #include "edgetune.h"
 #include "harness.h"
+#include "parallel.h"
 #include "zoo/zoo.h"
 
 static et_model *mnv2(size_t hw) {
@@ -97,6 +99,39 @@ static void test_pool_misuse(void) {
     CHECK_ST(et_session_set_threadpool(NULL, NULL), ET_ERR_INVALID_ARG);
 }
 
+/* et_parallel_for: every unit runs exactly once and worker ids stay below
+ * the thread count, for more threads than units, more threads than the
+ * pool has, and more threads than there are shares (16). */
+#define PAR_UNITS_MAX 1000
+typedef struct par_count { atomic_int hits[PAR_UNITS_MAX]; size_t threads; atomic_int bad_worker; } par_count;
+
+static void count_units(void *ctx, size_t t0, size_t t1, size_t wk) {
+    par_count *c = ctx;
+    if (wk >= c->threads || t0 >= t1) atomic_fetch_add(&c->bad_worker, 1);
+    for (size_t t = t0; t < t1; t++) atomic_fetch_add(&c->hits[t], 1);
+}
+
+static void test_parallel_for_covers_each_unit_once(void) {
+    static par_count c;
+    size_t pool_sizes[] = {1, 2, 20}, task_counts[] = {0, 1, 3, 17, 64, 1000}, thread_counts[] = {1, 2, 4, 20, 40};
+    for (size_t ip = 0; ip < 3; ip++) {
+        et_threadpool *p;
+        CHECK_OK(et_threadpool_create(pool_sizes[ip], &p));
+        for (size_t it = 0; it < 6; it++)
+            for (size_t ith = 0; ith < 5; ith++) {
+                for (size_t u = 0; u < PAR_UNITS_MAX; u++) atomic_init(&c.hits[u], 0);
+                atomic_init(&c.bad_worker, 0);
+                c.threads = thread_counts[ith];
+                et_parallel_for(p, thread_counts[ith], task_counts[it], count_units, &c);
+                int once = 1;
+                for (size_t u = 0; u < PAR_UNITS_MAX; u++) once &= atomic_load(&c.hits[u]) == (u < task_counts[it]);
+                CHECK(once);
+                CHECK(atomic_load(&c.bad_worker) == 0);
+            }
+        et_threadpool_free(p);
+    }
+}
+
 /* An idle pool must block: over 300 ms of wall time its three workers may
  * burn only their short post-job spin, far below one core. */
 static void test_idle_workers_block(void) {
@@ -119,6 +154,7 @@ static void test_idle_workers_block(void) {
 
 int main(void) {
     RUN(test_pool_misuse);
+    RUN(test_parallel_for_covers_each_unit_once);
     RUN(test_bit_identical_1_to_4_threads);
     RUN(test_two_sessions_two_threads);
     RUN(test_idle_workers_block);
