@@ -492,6 +492,11 @@ et_status et_trainer_logits(const et_trainer *t, float *out, size_t count);
  * groups keep their ratio to the last one. */
 et_status et_trainer_set_lr(et_trainer *t, float lr, float momentum);
 
+/* Run the trainer's conv/linear kernels on up to cfg.threads threads of pool
+ * (NULL: the caller's thread only). Trained weights are bit-identical for
+ * any thread count. Do not change it while a step runs. */
+et_status et_trainer_set_threadpool(et_trainer *t, et_threadpool *pool);
+
 size_t et_trainer_group_count(const et_trainer *t);
 /* Group g: its first node's name, whether it trains, and its current lr. */
 et_status et_trainer_group(const et_trainer *t, size_t g, const char **first_node, int *trainable, float *lr);

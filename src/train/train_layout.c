@@ -29,6 +29,8 @@ static void tplan_free(tplan *P) {
     free(P->trained); free(P->bufs); free(P->order); free(P->fuse);
 }
 
+static size_t train_threads(const et_train_config *cfg) { return cfg->threads ? cfg->threads : 1; }
+
 static int is_param_op(et_op op) { return op == ET_OP_CONV2D || op == ET_OP_LINEAR || op == ET_OP_BATCHNORM; }
 
 static et_status make_groups(const et_model *m, const et_train_config *cfg, tplan *P, char *err, size_t len) {
@@ -334,6 +336,7 @@ static et_status analyze(const et_model *m, const et_train_config *cfg, tplan *P
     if (!P->shapes || !P->root || !P->groot || !P->uses || !P->group || !P->role || !P->needs_x || !P->folded ||
         !P->has_grad || !P->act || !P->trained || !P->bufs || !P->order || !P->fuse)
         return et_fail(err, len, ET_ERR_NO_MEMORY, "out of memory while planning training");
+    if (cfg->threads > 256) return et_fail(err, len, ET_ERR_INVALID_ARG, "threads %zu: at most 256", cfg->threads);
     size_t bn = cfg->batch ? cfg->batch : 1;
     size_t h = cfg->height ? cfg->height : m->in_h, w = cfg->width ? cfg->width : m->in_w;
     if ((st = et_graph_infer(m, bn, h, w, P->shapes, err, len)) != ET_OK) return st;
@@ -369,7 +372,7 @@ static et_status analyze(const et_model *m, const et_train_config *cfg, tplan *P
     P->k = et_kernels_for(ET_ISA_AUTO, err, len);
     if (!P->k) return ET_ERR_UNSUPPORTED;
     P->params_bytes = param_region(m, cfg, P) + pack_region(m, P->k, P, &P->scratch);
-    P->params_bytes += et_align_up(P->scratch);
+    P->params_bytes += train_threads(cfg) * et_align_up(P->scratch); /* one scratch per worker */
     P->header_bytes = et_align_up(sizeof(et_trainer)) + et_align_up(P->n * sizeof(tnode)) +
                       et_align_up(P->n_params * sizeof(tparam)) + et_align_up(P->nv * sizeof(et_shape)) +
                       2 * et_align_up(P->nv * sizeof(void *)) + et_align_up(P->nv * sizeof(uint64_t)) + /* data, grad, grad_gen */
@@ -538,7 +541,9 @@ et_status et_trainer_prepare(const et_model *m, const et_train_config *cfg, void
         for (uint32_t k = 0; k < m->nodes[i].n_params; k++) tn->repack |= P.trained[i][k];
         if (pb) tn->impl->pack(&g, t->params[tn->p[0]].w, t->params[tn->p[1]].count ? t->params[tn->p[1]].w : NULL, tn->packed);
     }
-    t->scratch = take(&cur, P.scratch);
+    t->threads = train_threads(cfg);
+    t->scratch_stride = et_align_up(P.scratch);
+    t->scratch = take(&cur, t->threads * t->scratch_stride);
     if ((size_t)(cur - (unsigned char *)base) != P.header_bytes + P.params_bytes) {
         memset(t, 0, sizeof *t);
         tplan_free(&P);

@@ -91,7 +91,7 @@ static void forward_node(et_trainer *t, uint32_t i, int train, const float **cpt
         et_conv_geom g;
         et_train_conv_geom(nd, xs, ys, &g);
         et_conv_args a = {&g, x, tn->packed, pw(t, i, 0), pw(t, i, 1), act, out};
-        tn->impl->run(&a, 0, tn->impl->tasks(&g), t->scratch);
+        et_train_conv_forward(t, tn->impl, &a);
         break;
     }
     case ET_OP_BATCHNORM:
@@ -187,14 +187,14 @@ static void backward_node(et_trainer *t, uint32_t i, float **cgrad) {
         float *gw = pg(t, i, 0), *gb = pg(t, i, 1);
         if (gw) G->conv_weight(&g, x, dy, gw, NULL);
         if (gb) col_sum(ys.n * ys.h * ys.w, ys.c, dy, gb);
-        if (dx) G->conv_input(&g, dy, pw(t, i, 0), dx);
+        if (dx) et_train_conv_input(t, G, &g, dy, pw(t, i, 0), dx);
         break;
     }
     case ET_OP_LINEAR: {
         float *gw = pg(t, i, 0), *gb = pg(t, i, 1);
         if (gw) G->linear_weight(xs.n, xs.c, ys.c, x, dy, gw, NULL);
         if (gb) col_sum(xs.n, ys.c, dy, gb);
-        if (dx) G->linear_input(xs.n, xs.c, ys.c, dy, pw(t, i, 0), dx);
+        if (dx) et_train_linear_input(t, G, xs.n, xs.c, ys.c, dy, pw(t, i, 0), dx);
         break;
     }
     case ET_OP_BATCHNORM:

@@ -52,7 +52,9 @@ struct et_trainer {
     uint32_t logits;     /* value the loss reads */
     uint32_t n_groups, n_params;
     const et_kernels *k;
-    void *scratch;       /* per-run scratch of the conv kernels */
+    unsigned char *scratch; /* per-run scratch of the conv kernels: threads x scratch_stride */
+    size_t scratch_stride, threads;
+    et_threadpool *pool; /* workers for the conv/linear kernels, or NULL */
     size_t classes;
     tnode *nodes;
     tparam *params;
@@ -83,6 +85,13 @@ typedef struct et_train_probe {
     void (*visit)(void *ctx, const et_trainer *t, uint32_t node, int phase);
     void *ctx;
 } et_train_probe;
+
+/* Kernels over the trainer's pool (train_parallel.c); bit-identical for any thread count. */
+void et_train_conv_forward(const et_trainer *t, const et_conv_impl *ci, const et_conv_args *a);
+void et_train_conv_input(const et_trainer *t, const et_grad_kernels *G, const et_conv_geom *g, const float *dy,
+                         const float *w, float *dx);
+void et_train_linear_input(const et_trainer *t, const et_grad_kernels *G, size_t n, size_t in, size_t out,
+                           const float *dy, const float *w, float *dx);
 
 /* One training batch whose values before node `from` are in place. */
 et_status et_train_step_from(et_trainer *t, uint32_t from, const void *targets, float *loss);

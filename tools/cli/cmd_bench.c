@@ -24,10 +24,11 @@ void cmd_bench_usage(FILE *f) {
           "  --repeats R   runs per median (default 50)\n"
           "  --isa L       force a kernel level (default: ET_ISA or the best)\n"
           "\n"
-          "       edgetune bench --train [--size HxW] [--batch N] [--repeats R] [--config head|last3|all|cached] [--json]\n"
+          "       edgetune bench --train [--size HxW] [--batch N] [--repeats R] [--threads N]\n"
+          "                      [--config head|last3|all|cached] [--json]\n"
           "\n"
           "Training speed: MobileNetV2-1.0 (tools/zoo, with BN, new 10-class head), SGD\n"
-          "momentum 0.9, train-mode BN, 1 thread; median step time over R steps (default\n"
+          "momentum 0.9, train-mode BN, N threads (default 1); median step time over R steps (default\n"
           "10) as images/s, and the process's peak RSS (getrusage ru_maxrss), for head\n"
           "only, the last three inverted-residual blocks + head, and the whole network\n"
           "(each in its own process). Defaults: 160x160, batch 16.\n", f);

@@ -40,7 +40,7 @@ static long peak_rss_kib(void) {
 }
 
 /* One configuration in this process; prints one result line. */
-static int run_one(int which, size_t batch, size_t h, size_t w, size_t steps, int json) {
+static int run_one(int which, size_t batch, size_t h, size_t w, size_t steps, size_t threads, int json) {
     et_model *raw = NULL, *m = NULL;
     void *arena = NULL;
     float *x = NULL;
@@ -49,12 +49,13 @@ static int run_one(int which, size_t batch, size_t h, size_t w, size_t steps, in
     float *feats = NULL;
     int rc = CLI_ERR;
     char err[256];
+    et_threadpool *pool = NULL;
     et_status st = et_zoo_mobilenet_v2_err(1000, h, w, 1.0f, 11, 1, &raw, err, sizeof err);
     if (st != ET_OK) return cli_lib_error(NULL, st, err);
     if ((st = et_model_new_head(raw, 10, 5, &m)) != ET_OK) { cli_lib_error(NULL, st, et_model_error(raw)); goto done; }
     et_train_config cfg;
     et_train_config_default(&cfg);
-    cfg.batch = batch; cfg.height = h; cfg.width = w; cfg.threads = 1;
+    cfg.batch = batch; cfg.height = h; cfg.width = w; cfg.threads = threads;
     cfg.optim.kind = ET_OPTIM_SGD; cfg.optim.lr = 0.01f; cfg.optim.momentum = 0.9f; cfg.optim.weight_decay = 0.0f;
     cfg.bn_mode = ET_BN_TRAIN;
     if (which == 0 || which == 3) cfg.freeze_to = -1; /* default groups: one per layer; the last is the head */
@@ -71,6 +72,10 @@ static int run_one(int which, size_t batch, size_t h, size_t w, size_t steps, in
     memset(arena, 0, p.total);
     et_trainer *tr = NULL;
     if ((st = et_trainer_prepare(m, &cfg, arena, p.total, &tr, NULL)) != ET_OK) { cli_lib_error(NULL, st, et_model_error(m)); goto done; }
+    if (threads > 1) {
+        if (et_threadpool_create(threads, &pool) != ET_OK) { cli_error("cannot start %zu threads", threads); goto done; }
+        et_trainer_set_threadpool(tr, pool);
+    }
     unsigned s = 12345;
     for (size_t i = 0; i < nx; i++) { s = s * 1103515245u + 12345u; x[i] = (float)(s >> 8) / (float)(1u << 24) - 0.5f; }
     for (size_t i = 0; i < batch; i++) y[i] = (int32_t)(i % 10);
@@ -95,24 +100,25 @@ static int run_one(int which, size_t batch, size_t h, size_t w, size_t steps, in
     double med = steps % 2 ? t[steps / 2] : 0.5 * (t[steps / 2 - 1] + t[steps / 2]);
     long rss = peak_rss_kib();
     if (json)
-        printf("{\"config\": \"%s\", \"batch\": %zu, \"size\": \"%zux%zu\", \"steps\": %zu, \"median_step_ms\": %.2f, "
+        printf("{\"config\": \"%s\", \"batch\": %zu, \"size\": \"%zux%zu\", \"threads\": %zu, \"steps\": %zu, \"median_step_ms\": %.2f, "
                "\"images_per_s\": %.2f, \"arena_mib\": %.1f, \"peak_rss_mib\": %.1f, \"loss\": %.4f, \"rejected_steps\": %zu}\n",
-               cfg_names[which], batch, h, w, steps, med * 1e3, (double)batch / med, (double)p.total / 1048576.0,
+               cfg_names[which], batch, h, w, threads, steps, med * 1e3, (double)batch / med, (double)p.total / 1048576.0,
                (double)rss / 1024.0, (double)loss, rejected);
     else
-        printf("%-6s batch %zu %zux%zu: median step %.1f ms, %.2f images/s, arena %.1f MiB, peak RSS %.1f MiB (loss %.3f%s)\n",
-               cfg_names[which], batch, h, w, med * 1e3, (double)batch / med, (double)p.total / 1048576.0,
+        printf("%-6s batch %zu %zux%zu, %zu thread%s: median step %.1f ms, %.2f images/s, arena %.1f MiB, peak RSS %.1f MiB (loss %.3f%s)\n",
+               cfg_names[which], batch, h, w, threads, threads == 1 ? "" : "s", med * 1e3, (double)batch / med, (double)p.total / 1048576.0,
                (double)rss / 1024.0, (double)loss, rejected ? ", some steps rejected as non-finite" : "");
     fflush(stdout);
     rc = CLI_OK;
 done:
     free(arena); free(x); free(y); free(t); free(feats);
+    et_threadpool_free(pool);
     et_model_free(m); et_model_free(raw);
     return rc;
 }
 
 int cmd_bench_train(int argc, char **argv) {
-    size_t batch = 16, h = 160, w = 160, steps = 10;
+    size_t batch = 16, h = 160, w = 160, steps = 10, threads = 1;
     int json = 0, only = -1, o;
     const char *v;
     for (int i = 1; i < argc; i++) {
@@ -131,6 +137,10 @@ int cmd_bench_train(int argc, char **argv) {
             if (o < 0 || !cli_parse_size(v, &steps) || steps == 0 || steps > 100000) return cli_error("bench --train: --repeats wants 1..100000");
             continue;
         }
+        if ((o = cli_opt(argc, argv, &i, "--threads", &v)) != 0) {
+            if (o < 0 || !cli_parse_size(v, &threads) || threads == 0 || threads > 256) return cli_error("bench --train: --threads wants 1..256");
+            continue;
+        }
         if ((o = cli_opt(argc, argv, &i, "--config", &v)) != 0) {
             for (int k = 0; o > 0 && k < N_CFGS; k++) if (strcmp(v, cfg_names[k]) == 0) only = k;
             if (only < 0) return cli_error("bench --train: --config wants head, last3, all or cached");
@@ -138,14 +148,14 @@ int cmd_bench_train(int argc, char **argv) {
         }
         return cli_error("bench --train: unknown argument '%s' (see edgetune bench --help)", a);
     }
-    if (only >= 0) return run_one(only, batch, h, w, steps, json);
+    if (only >= 0) return run_one(only, batch, h, w, steps, threads, json);
     /* one child per configuration: ru_maxrss is a per-process high-water mark */
     int rc = CLI_OK;
     for (int k = 0; k < N_CFGS; k++) {
         fflush(stdout);
         pid_t pid = fork();
         if (pid < 0) return cli_error("bench --train: fork failed");
-        if (pid == 0) _exit(run_one(k, batch, h, w, steps, json));
+        if (pid == 0) _exit(run_one(k, batch, h, w, steps, threads, json));
         int status = 0;
         if (waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) rc = CLI_ERR;
     }

@@ -1,0 +1,61 @@
+/* The trainer's kernels spread over its thread pool. Every split keeps each
+ * output element's arithmetic on one thread in the single-thread order, so
+ * trained weights are bit-identical for any thread count. */
+#include "parallel.h"
+#include "train/trainer.h"
+
+et_status et_trainer_set_threadpool(et_trainer *t, et_threadpool *pool) {
+    if (!t || t->magic != ET_TRAINER_MAGIC) return ET_ERR_INVALID_ARG;
+    t->pool = pool;
+    return ET_OK;
+}
+
+typedef struct fwd_job {
+    const et_trainer *t;
+    const et_conv_impl *ci;
+    const et_conv_args *a;
+} fwd_job;
+
+static void fwd_units(void *ctx, size_t t0, size_t t1, size_t wk) {
+    const fwd_job *j = ctx;
+    j->ci->run(j->a, t0, t1, j->t->scratch + wk * j->t->scratch_stride);
+}
+
+void et_train_conv_forward(const et_trainer *t, const et_conv_impl *ci, const et_conv_args *a) {
+    fwd_job j = {t, ci, a};
+    et_parallel_for(t->pool, t->threads, ci->tasks(a->g), fwd_units, &j);
+}
+
+/* Input gradients, one sample per unit: a sample's dx depends on its dy only. */
+typedef struct dx_job {
+    const et_grad_kernels *G;
+    const et_conv_geom *g;   /* NULL: linear */
+    size_t in, out;          /* linear sizes */
+    const float *dy, *w;
+    float *dx;
+} dx_job;
+
+static void dx_units(void *ctx, size_t t0, size_t t1, size_t wk) {
+    const dx_job *j = ctx;
+    (void)wk;
+    if (!j->g) {
+        j->G->linear_input(t1 - t0, j->in, j->out, j->dy + t0 * j->out, j->w, j->dx + t0 * j->in);
+        return;
+    }
+    et_conv_geom g = *j->g;
+    g.n = t1 - t0;
+    size_t dy_per = j->g->oh * j->g->ow * j->g->oc, dx_per = j->g->ih * j->g->iw * j->g->ic;
+    j->G->conv_input(&g, j->dy + t0 * dy_per, j->w, j->dx + t0 * dx_per);
+}
+
+void et_train_conv_input(const et_trainer *t, const et_grad_kernels *G, const et_conv_geom *g, const float *dy,
+                         const float *w, float *dx) {
+    dx_job j = {G, g, 0, 0, dy, w, dx};
+    et_parallel_for(t->pool, t->threads, g->n, dx_units, &j);
+}
+
+void et_train_linear_input(const et_trainer *t, const et_grad_kernels *G, size_t n, size_t in, size_t out,
+                           const float *dy, const float *w, float *dx) {
+    dx_job j = {G, NULL, in, out, dy, w, dx};
+    et_parallel_for(t->pool, t->threads, n, dx_units, &j);
+}
