@@ -122,6 +122,11 @@ typedef struct et_grad_kernels {
     void (*bn_train_act)(size_t rows, size_t c, const float *x, const float *gamma, const float *beta, float eps,
                          float momentum, float *running_mean, float *running_var, float *save_mean,
                          float *save_inv_std, et_act act, uint8_t *mask, float *y);
+    /* conv_weight split for threads: units of output channels (a kernel's
+     * own granule); part adds the dw of units [u0, u1) exactly as
+     * conv_weight does (db is not touched). */
+    size_t (*conv_weight_units)(const et_conv_geom *g);
+    void (*conv_weight_part)(const et_conv_geom *g, const float *x, const float *dy, float *dw, size_t u0, size_t u1);
 } et_grad_kernels;
 
 /* The backward table that goes with a forward table (same ISA: avx2,

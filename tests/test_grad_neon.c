@@ -150,7 +150,11 @@ static void grad_cases(int kind, int n_cases) {
             G->conv_input(&g, dy, w, dx1);
             G->conv_input(&g, dy, w, dx2);
             G->conv_weight(&g, x, dy, dw1, use_db ? db1 : NULL);
-            G->conv_weight(&g, x, dy, dw2, NULL);
+            /* dw2 in two parts split at a random unit, the later part
+             * first (as threads may run them): the same bits as whole */
+            size_t units = G->conv_weight_units(&g), cut = units ? t_rand(&s) % (units + 1) : 0;
+            G->conv_weight_part(&g, x, dy, dw2, cut, units);
+            G->conv_weight_part(&g, x, dy, dw2, 0, cut);
         }
         CHECK(G->scratch_bytes(&g) == 0 && et_grad_scratch_bytes(k, &g) == 0);
         size_t at = 0;

@@ -129,7 +129,21 @@ static void grad_cases(int kind, int cases) {
                 G->conv_input(&g, dy, w, dx1);
                 G->conv_input(&g, dy, w, dx2);
                 G->conv_weight(&g, x, dy, dw1, use_db ? db1 : NULL);
-                G->conv_weight(&g, x, dy, dw2, NULL);
+                /* dw2 in two parts split at a random unit, the later part
+                 * first (as threads may run them): the same bits as whole */
+                size_t units = G->conv_weight_units(&g), cut = units ? t_rand(&s) % (units + 1) : 0;
+                G->conv_weight_part(&g, x, dy, dw2, cut, units);
+                G->conv_weight_part(&g, x, dy, dw2, 0, cut);
+                /* the reference's parts too (generic ISA and fallbacks) */
+                float *dw3 = malloc(nw * 4);
+                CHECK(dw3);
+                t_fill(dw3, nw, 78);
+                size_t rcut = t_rand(&s) % (g.oc + 1);
+                CHECK(et_f32_conv2d_backward_weight_units__ref(&g) == g.oc);
+                et_f32_conv2d_backward_weight_part__ref(&g, x, dy, dw3, rcut, g.oc);
+                et_f32_conv2d_backward_weight_part__ref(&g, x, dy, dw3, 0, rcut);
+                CHECK(memcmp(dw3, dw0, nw * 4) == 0);
+                free(dw3);
             }
             CHECK(G->scratch_bytes(&g) == 0 && et_grad_scratch_bytes(k, &g) == 0);
             size_t at = 0;

@@ -219,7 +219,7 @@ DW_INLINE void dw_weight_pass(const et_conv_geom *g, size_t KH, size_t KW, size_
  * zero and then added to dw (a two-level sum fixed by the geometry alone;
  * KP changes only which accumulators share a pass, not any sum). */
 DW_INLINE void dw_weight_k(const et_conv_geom *g, size_t KH, size_t KW, size_t KP, const float *x, const float *dy,
-                           float *dw) {
+                           float *dw, size_t c_lo, size_t c_hi) {
     const size_t C = g->ic;
     /* outputs whose kx taps all land inside: ox*sw >= pad_l and
      * ox*sw + (KW-1)*dw - pad_l < iw */
@@ -230,7 +230,7 @@ DW_INLINE void dw_weight_k(const et_conv_geom *g, size_t KH, size_t KW, size_t K
     const size_t RB = dw_rows_per_block(g->ow, C), rows = g->n * g->oh;
     for (size_t r0 = 0; r0 < rows; r0 += RB) { /* row blocks outermost: see dw_rows_per_block */
         const size_t r1 = rows - r0 < RB ? rows : r0 + RB;
-        for (size_t c = 0; c < C; c += 4)
+        for (size_t c = c_lo; c < c_hi; c += 4)
             for (size_t ky0 = 0; ky0 < KH; ky0 += KP) {
                 if (C - c >= 4) dw_weight_pass(g, KH, KW, KP, ky0, r0, r1, lo, hi, c, 4, 1, x, dy, dw);
                 else dw_weight_pass(g, KH, KW, KP, ky0, r0, r1, lo, hi, c, C - c, 0, x, dy, dw);
@@ -241,12 +241,12 @@ DW_INLINE void dw_weight_k(const et_conv_geom *g, size_t KH, size_t KW, size_t K
 /* Other kernel sizes: one tap at a time with its accumulator in a register,
  * so no unrolled copy is spent on rare sizes. Same two-level sums: per
  * block of output rows from zero, in row order, then added to dw. */
-static void dw_weight_any(const et_conv_geom *g, const float *x, const float *dy, float *dw) {
+static void dw_weight_any(const et_conv_geom *g, const float *x, const float *dy, float *dw, size_t c_lo, size_t c_hi) {
     const size_t C = g->ic, taps = g->kh * g->kw;
     const size_t RB = dw_rows_per_block(g->ow, C), rows = g->n * g->oh;
     for (size_t r0 = 0; r0 < rows; r0 += RB) {
         const size_t r1 = rows - r0 < RB ? rows : r0 + RB;
-        for (size_t c = 0; c < C; c += 4) {
+        for (size_t c = c_lo; c < c_hi; c += 4) {
             const size_t nl = C - c; /* lanes; >= 4 loads whole vectors */
             for (size_t ky = 0; ky < g->kh; ky++)
                 for (size_t kx = 0; kx < g->kw; kx++) {
@@ -270,8 +270,12 @@ static void dw_weight_any(const et_conv_geom *g, const float *x, const float *dy
     }
 }
 
-static void dw_weight(const et_conv_geom *g, const float *x, const float *dy, float *dw) {
-    if (g->kh == 3 && g->kw == 3) dw_weight_k(g, 3, 3, 3, x, dy, dw);
-    else if (g->kh == 5 && g->kw == 5) dw_weight_k(g, 5, 5, DW_ROWS5, x, dy, dw);
-    else dw_weight_any(g, x, dy, dw);
+/* Threads split the weight gradient by groups of 4 channels. */
+static size_t dw_weight_units(const et_conv_geom *g) { return (g->ic + 3) / 4; }
+
+static void dw_weight_part(const et_conv_geom *g, const float *x, const float *dy, float *dw, size_t u0, size_t u1) {
+    size_t c_lo = u0 * 4, c_hi = u1 * 4 < g->ic ? u1 * 4 : g->ic;
+    if (g->kh == 3 && g->kw == 3) dw_weight_k(g, 3, 3, 3, x, dy, dw, c_lo, c_hi);
+    else if (g->kh == 5 && g->kw == 5) dw_weight_k(g, 5, 5, DW_ROWS5, x, dy, dw, c_lo, c_hi);
+    else dw_weight_any(g, x, dy, dw, c_lo, c_hi);
 }

@@ -33,14 +33,26 @@ static void conv_input(const et_conv_geom *g, const float *dy, const float *w, f
     else et_f32_conv2d_backward_input__ref(g, dy, w, dx);
 }
 
+static int g_weight_ref(const et_conv_geom *g) { return g_bad(g) || (g_depthwise(g) && g->kh * g->kw > DW_MAXT); }
+
+static size_t conv_weight_units(const et_conv_geom *g) {
+    if (g_weight_ref(g)) return et_f32_conv2d_backward_weight_units__ref(g);
+    return g_depthwise(g) ? dw_weight_units(g) : gconv_weight_units(g);
+}
+
+static void conv_weight_part(const et_conv_geom *g, const float *x, const float *dy, float *dw, size_t u0, size_t u1) {
+    if (g_weight_ref(g)) et_f32_conv2d_backward_weight_part__ref(g, x, dy, dw, u0, u1);
+    else if (g_depthwise(g)) dw_weight_part(g, x, dy, dw, u0, u1);
+    else gconv_weight_part(g, x, dy, dw, u0, u1);
+}
+
 static void conv_weight(const et_conv_geom *g, const float *x, const float *dy, float *dw, float *db) {
-    if (g_bad(g) || (g_depthwise(g) && g->kh * g->kw > DW_MAXT)) {
+    if (g_weight_ref(g)) {
         et_f32_conv2d_backward_weight__ref(g, x, dy, dw, db);
         return;
     }
     if (db) g_colsum(g->n * g->oh * g->ow, g->oc, dy, db);
-    if (g_depthwise(g)) dw_weight(g, x, dy, dw);
-    else gconv_weight(g, x, dy, dw);
+    conv_weight_part(g, x, dy, dw, 0, conv_weight_units(g));
 }
 
 /* Linear is a 1x1 conv over n x 1 x 1 x in. */
@@ -63,7 +75,7 @@ static size_t grad_scratch(const et_conv_geom *g) { (void)g; return 0; }
 static const et_grad_kernels grad_table = {
     ET_ISA_STR, conv_input, conv_weight, linear_input, linear_weight, grad_scratch,
     bn_train, bn_train_backward, bn_frozen_backward, act_backward, act_mask, act_backward_mask,
-    act_forward_mask, bn_train_backward_mask, bn_train_act,
+    act_forward_mask, bn_train_backward_mask, bn_train_act, conv_weight_units, conv_weight_part,
 };
 
 const et_grad_kernels *ET_FN(et_grad_kernels)(void) { return &grad_table; }

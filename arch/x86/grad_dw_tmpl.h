@@ -119,7 +119,8 @@ DW_INLINE void dw_weight_row(const et_conv_geom *g, size_t KH, size_t KW, const 
 /* dw[c][tap] += sum over batch and positions of x * dy, per block of output
  * rows and one channel vector at a time; each block is summed from zero and
  * then added to dw (a two-level sum whose blocks depend on the geometry alone). */
-DW_INLINE void dw_weight_k(const et_conv_geom *g, size_t KH, size_t KW, const float *x, const float *dy, float *dw) {
+DW_INLINE void dw_weight_k(const et_conv_geom *g, size_t KH, size_t KW, const float *x, const float *dy, float *dw,
+                           size_t c_lo, size_t c_hi) {
     const size_t C = g->ic, taps = KH * KW;
     size_t lo = (g->pad_l + g->sw - 1) / g->sw, hi = 0, span = (KW - 1) * g->dw;
     if (g->iw + g->pad_l > span) hi = (g->iw + g->pad_l - span - 1) / g->sw + 1;
@@ -127,7 +128,7 @@ DW_INLINE void dw_weight_k(const et_conv_geom *g, size_t KH, size_t KW, const fl
     if (lo > hi) lo = hi;
     const size_t RB = dw_rows_per_block(g->ow, C), rows = g->n * g->oh;
     for (size_t r0 = 0; r0 < rows; r0 += RB) /* row blocks outermost: see dw_rows_per_block */
-    for (size_t c = 0; c < C; c += VW) {
+    for (size_t c = c_lo; c < c_hi; c += VW) {
         VM m = V_TAIL(C - c < VW ? C - c : VW);
         V acc[DW_MAXT];
         for (size_t t = 0; t < taps; t++) acc[t] = V_ZERO();
@@ -150,8 +151,12 @@ DW_INLINE void dw_weight_k(const et_conv_geom *g, size_t KH, size_t KW, const fl
     }
 }
 
-static void dw_weight(const et_conv_geom *g, const float *x, const float *dy, float *dw) {
-    if (g->kh == 3 && g->kw == 3) dw_weight_k(g, 3, 3, x, dy, dw);
-    else if (g->kh == 5 && g->kw == 5) dw_weight_k(g, 5, 5, x, dy, dw);
-    else dw_weight_k(g, g->kh, g->kw, x, dy, dw);
+/* Threads split the weight gradient by channel vectors (units of VW). */
+static size_t dw_weight_units(const et_conv_geom *g) { return (g->ic + VW - 1) / VW; }
+
+static void dw_weight_part(const et_conv_geom *g, const float *x, const float *dy, float *dw, size_t u0, size_t u1) {
+    size_t c_lo = u0 * VW, c_hi = u1 * VW < g->ic ? u1 * VW : g->ic;
+    if (g->kh == 3 && g->kw == 3) dw_weight_k(g, 3, 3, x, dy, dw, c_lo, c_hi);
+    else if (g->kh == 5 && g->kw == 5) dw_weight_k(g, 5, 5, x, dy, dw, c_lo, c_hi);
+    else dw_weight_k(g, g->kh, g->kw, x, dy, dw, c_lo, c_hi);
 }

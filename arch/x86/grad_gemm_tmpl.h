@@ -155,12 +155,17 @@ static size_t wchunk(const et_conv_geom *g) {
     return r < 32 ? 32 : r > 512 ? 512 : r;
 }
 
-/* dw += sum over batch and positions of x * dy (db is left to the caller). */
-static void gconv_weight(const et_conv_geom *g, const float *x, const float *dy, float *dw) {
+/* Threads split the weight gradient by units of GMR output channels of a
+ * group; each weight's sum is the same whichever units a call covers. */
+static size_t gconv_weight_units(const et_conv_geom *g) { return g->groups * ((g->oc / g->groups + GMR - 1) / GMR); }
+
+/* dw += sum over batch and positions of x * dy for units [u0, u1) (db is left to the caller). */
+static void gconv_weight_part(const et_conv_geom *g, const float *x, const float *dy, float *dw, size_t u0, size_t u1) {
     const size_t icg = g->ic / g->groups, ocg = g->oc / g->groups, taps = g->kh * g->kw;
-    const size_t M = g->n * g->oh * g->ow, RC = wchunk(g), ldw = taps * icg;
+    const size_t M = g->n * g->oh * g->ow, RC = wchunk(g), ldw = taps * icg, tpg = (ocg + GMR - 1) / GMR;
     const float *ar[512], *xr[512];
-    for (size_t grp = 0; grp < g->groups; grp++)
+    for (size_t grp = u0 / tpg; grp < g->groups && grp * tpg < u1; grp++) {
+        const size_t o_lo = (u0 > grp * tpg ? u0 - grp * tpg : 0) * GMR, o_hi = gmin(ocg, (u1 - grp * tpg) * GMR);
         for (size_t m0 = 0; m0 < M; m0 += RC) {
             size_t m1 = gmin(M, m0 + RC);
             for (size_t ky = 0; ky < g->kh; ky++)
@@ -176,9 +181,10 @@ static void gconv_weight(const et_conv_geom *g, const float *x, const float *dy,
                     }
                     if (!nr) continue;
                     float *dwt = dw + grp * ocg * ldw + (ky * g->kw + kx) * icg;
-                    for (size_t o0 = 0; o0 < ocg; o0 += GMR)
+                    for (size_t o0 = o_lo; o0 < o_hi; o0 += GMR)
                         for (size_t c0 = 0; c0 < icg; c0 += GNR)
                             dw_tile(gmin(GMR, ocg - o0), nr, ar, o0, xr, c0, dwt + o0 * ldw + c0, ldw, gmin(GNR, icg - c0));
                 }
         }
+    }
 }

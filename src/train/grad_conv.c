@@ -55,19 +55,16 @@ static size_t tap(size_t o, size_t stride, size_t k, size_t dil, size_t pad, siz
     return p - pad;
 }
 
-void et_f32_conv2d_backward_weight__ref(const et_conv_geom *g, const float *x, const float *dy,
-                                        float *dw, float *db) {
+size_t et_f32_conv2d_backward_weight_units__ref(const et_conv_geom *g) { return g->groups ? g->oc : 0; }
+
+void et_f32_conv2d_backward_weight_part__ref(const et_conv_geom *g, const float *x, const float *dy, float *dw,
+                                             size_t oc_lo, size_t oc_hi) {
     if (g->groups == 0) return;
     const size_t icg = g->ic / g->groups;
     const size_t ocg = g->oc / g->groups;
     if (ocg == 0) return;
-    for (size_t oc = 0; oc < g->oc; oc++) {
+    for (size_t oc = oc_lo; oc < oc_hi && oc < g->oc; oc++) {
         const size_t c0 = (oc / ocg) * icg;
-        if (db) {
-            double acc = 0.0;
-            for (size_t p = 0; p < g->n * g->oh * g->ow; p++) acc += (double)dy[p * g->oc + oc];
-            db[oc] = (float)((double)db[oc] + acc);
-        }
         for (size_t ky = 0; ky < g->kh; ky++)
             for (size_t kx = 0; kx < g->kw; kx++)
                 for (size_t c = 0; c < icg; c++) {
@@ -89,4 +86,15 @@ void et_f32_conv2d_backward_weight__ref(const et_conv_geom *g, const float *x, c
                     *dwp = (float)((double)*dwp + acc);
                 }
     }
+}
+
+void et_f32_conv2d_backward_weight__ref(const et_conv_geom *g, const float *x, const float *dy,
+                                        float *dw, float *db) {
+    if (g->groups == 0 || g->oc / g->groups == 0) return;
+    for (size_t oc = 0; db && oc < g->oc; oc++) {
+        double acc = 0.0;
+        for (size_t p = 0; p < g->n * g->oh * g->ow; p++) acc += (double)dy[p * g->oc + oc];
+        db[oc] = (float)((double)db[oc] + acc);
+    }
+    et_f32_conv2d_backward_weight_part__ref(g, x, dy, dw, 0, g->oc);
 }

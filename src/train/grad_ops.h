@@ -35,6 +35,10 @@ void et_f32_conv2d_backward_input__ref(const et_conv_geom *g, const float *dy, c
 /* dw += sum over batch and positions of x * dy; db += sum of dy (db may be NULL). */
 void et_f32_conv2d_backward_weight__ref(const et_conv_geom *g, const float *x, const float *dy,
                                         float *dw, float *db);
+/* The dw part for output channels [oc_lo, oc_hi) only (units: channels), for threads. */
+size_t et_f32_conv2d_backward_weight_units__ref(const et_conv_geom *g);
+void et_f32_conv2d_backward_weight_part__ref(const et_conv_geom *g, const float *x, const float *dy, float *dw,
+                                             size_t oc_lo, size_t oc_hi);
 
 /* ---- linear: x [n][in], w [out][in], dy [n][out] ----------------------- */
 void et_f32_linear_backward_input__ref(size_t n, size_t in, size_t out, const float *dy,

@@ -54,6 +54,26 @@ void et_train_conv_input(const et_trainer *t, const et_grad_kernels *G, const et
     et_parallel_for(t->pool, t->threads, g->n, dx_units, &j);
 }
 
+/* Weight gradients, split by the kernel's units of output channels. */
+typedef struct dw_job {
+    const et_grad_kernels *G;
+    const et_conv_geom *g;
+    const float *x, *dy;
+    float *dw;
+} dw_job;
+
+static void dw_units(void *ctx, size_t t0, size_t t1, size_t wk) {
+    const dw_job *j = ctx;
+    (void)wk;
+    j->G->conv_weight_part(j->g, j->x, j->dy, j->dw, t0, t1);
+}
+
+void et_train_conv_weight(const et_trainer *t, const et_grad_kernels *G, const et_conv_geom *g, const float *x,
+                          const float *dy, float *dw) {
+    dw_job j = {G, g, x, dy, dw};
+    et_parallel_for(t->pool, t->threads, G->conv_weight_units(g), dw_units, &j);
+}
+
 void et_train_linear_input(const et_trainer *t, const et_grad_kernels *G, size_t n, size_t in, size_t out,
                            const float *dy, const float *w, float *dx) {
     dx_job j = {G, NULL, in, out, dy, w, dx};

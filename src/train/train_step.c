@@ -185,7 +185,7 @@ static void backward_node(et_trainer *t, uint32_t i, float **cgrad) {
     case ET_OP_CONV2D: {
         et_conv_geom g = conv_geom(nd, xs, ys);
         float *gw = pg(t, i, 0), *gb = pg(t, i, 1);
-        if (gw) G->conv_weight(&g, x, dy, gw, NULL);
+        if (gw) et_train_conv_weight(t, G, &g, x, dy, gw);
         if (gb) col_sum(ys.n * ys.h * ys.w, ys.c, dy, gb);
         if (dx) et_train_conv_input(t, G, &g, dy, pw(t, i, 0), dx);
         break;

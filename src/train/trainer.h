@@ -90,6 +90,8 @@ typedef struct et_train_probe {
 void et_train_conv_forward(const et_trainer *t, const et_conv_impl *ci, const et_conv_args *a);
 void et_train_conv_input(const et_trainer *t, const et_grad_kernels *G, const et_conv_geom *g, const float *dy,
                          const float *w, float *dx);
+void et_train_conv_weight(const et_trainer *t, const et_grad_kernels *G, const et_conv_geom *g, const float *x,
+                          const float *dy, float *dw);
 void et_train_linear_input(const et_trainer *t, const et_grad_kernels *G, size_t n, size_t in, size_t out,
                            const float *dy, const float *w, float *dx);
 
