@@ -157,6 +157,9 @@ static void test_resume_bit_identical(void) {
     rc = et_cli("finetune '%s' -o '%s' --resume '%s' " COMMON " %s", path("m3.etm"), path("b.etm"), path("rb/ckpt.etck"), path("img"), opts);
     CHECKF(rc == 0 && has(out_buf, "resuming from"), "rc %d %s%s", rc, out_buf, err_buf);
     CHECK(same_file(path("a.etm"), path("b.etm")));
+    /* three training threads write the same model */
+    CHECK(et_cli("finetune '%s' -o '%s' --run-dir '%s' " COMMON " %s --threads 3", path("m3.etm"), path("t3.etm"), path("rt"), path("img"), opts) == 0);
+    CHECK(same_file(path("a.etm"), path("t3.etm")));
     /* other settings cannot resume that run */
     rc = et_cli("finetune '%s' -o '%s' --resume '%s' " COMMON " --epochs 4", path("m3.etm"), path("c.etm"), path("rb/ckpt.etck"), path("img"));
     CHECKF(rc == 1 && has(err_buf, "epochs=3"), "rc %d %s", rc, err_buf);

@@ -237,6 +237,20 @@ void ft_train_config(const ft_opts *o, const data_set *d, size_t batch, float lr
     cfg->seed = o->seed;
 }
 
+/* One pool for the process (every trainer of a run shares it), joined at exit. */
+static et_threadpool *ft_pool;
+static void ft_pool_free(void) { et_threadpool_free(ft_pool); ft_pool = NULL; }
+
+static int ft_attach_pool(size_t threads, et_trainer *t) {
+    if (threads <= 1) return CLI_OK;
+    if (!ft_pool) {
+        if (et_threadpool_create(threads, &ft_pool) != ET_OK) return cli_error("cannot start %zu threads", threads);
+        atexit(ft_pool_free);
+    }
+    et_trainer_set_threadpool(t, ft_pool);
+    return CLI_OK;
+}
+
 int ft_prepare(const ft_opts *o, const et_model *m, et_train_config *cfg, void **arena, et_trainer **t,
                size_t *arena_bytes) {
     et_plan p;
@@ -275,7 +289,7 @@ int ft_prepare(const ft_opts *o, const et_model *m, et_train_config *cfg, void *
         return cli_error("%s: preparing the trainer: %s", o->model, et_model_error(m));
     }
     *arena_bytes = p.total;
-    return CLI_OK;
+    return ft_attach_pool(cfg->threads, *t);
 }
 
 void ft_hparams_text(const ft_opts *o, const data_set *d, uint64_t model_hash, char *buf, size_t cap) {
