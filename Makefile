@@ -283,6 +283,18 @@ bench: $(BUILD)/bench_kernels $(BUILD)/edgetune $(BUILD)/mkmodel
 	$(BUILD)/bench_kernels
 	$(BUILD)/mkmodel mobilenet_v2 $(BUILD)/mobilenet_v2.etm
 	$(BUILD)/edgetune bench $(BUILD)/mobilenet_v2.etm --threads 2
+# The XNNPACK peer (tools/bench/compare_xnn.sh): only on request, never part of
+# all/test; the library does not depend on it. Needs Debian's libxnnpack-dev
+# and libpthreadpool-dev.
+.PHONY: xnn-bench
+xnn-bench: $(BUILD)/xnn_bench
+$(BUILD)/xnn_bench: tools/bench/xnn_bench.c
+	@printf '#include <xnnpack.h>\nint main(void){return xnn_initialize(0) != xnn_status_success;}\n' | \
+	  $(CC) -x c - -o /dev/null -lXNNPACK -lpthreadpool >/dev/null 2>&1 || \
+	  { echo "xnn_bench: cannot build against XNNPACK (xnnpack.h, pthreadpool.h, -lXNNPACK);" \
+	    "install it with: apt-get install libxnnpack-dev libpthreadpool-dev" >&2; exit 1; }
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -o $@ $< -lXNNPACK -lpthreadpool -lm -lpthread
 # Regenerates the committed seed corpora (tests/fuzz/corpus) from the library.
 .PHONY: fuzz-seeds
 fuzz-seeds: $(BUILD)/libedgetune.a

@@ -1,0 +1,88 @@
+#!/bin/sh
+# Same-run comparison of edgetune and XNNPACK (Debian libxnnpack-dev, its C
+# operator API; tools/bench/xnn_bench.c) on torchvision's MobileNetV2-1.0 at
+# 224x224, batch 1 (random weights: speed does not depend on them).
+# usage: sh tools/bench/compare_xnn.sh [BUILD]   (env: REPEATS=100 THREADS=2 OUT=dir)
+# Needs /usr/bin/python3 with torch + torchvision, and libxnnpack-dev +
+# libpthreadpool-dev. Prints a per-layer table (1 thread, median of REPEATS
+# per layer) and both whole-network latencies with 1 and THREADS threads.
+# OUT=dir keeps the raw JSON of both benchmarks there.
+set -eu
+B=${1:-build}
+R=${REPEATS:-100}
+N=${THREADS:-2}
+make --no-print-directory -s BUILD="$B" cli xnn-bench
+T=$(mktemp -d)
+trap 'rm -rf "$T"' EXIT
+/usr/bin/python3 - "$T/mnv2.onnx" <<'PY'
+import sys, torch, torchvision
+torch.manual_seed(0)
+m = torchvision.models.mobilenet_v2().eval()
+torch.onnx.export(m, torch.randn(1, 3, 224, 224), sys.argv[1], opset_version=13)
+PY
+"$B/edgetune" convert "$T/mnv2.onnx" "$T/mnv2.etm" >/dev/null
+"$B/edgetune" info "$T/mnv2.etm" >"$T/info.txt"
+
+# Back to back: XNNPACK, then edgetune; each times its layers (1 thread), then
+# the whole network with 1 and with N threads.
+echo "start $(date -u '+%Y-%m-%d %H:%M:%S') UTC, load average $(cut -d' ' -f1-3 /proc/loadavg)"
+"$B/xnn_bench" --threads "$N" --repeats "$R" --json >"$T/xnn.json"
+"$B/edgetune" bench "$T/mnv2.etm" --threads "$N" --repeats "$R" --json >"$T/et.json"
+echo "end   $(date -u '+%Y-%m-%d %H:%M:%S') UTC, load average $(cut -d' ' -f1-3 /proc/loadavg)"
+if [ -n "${OUT:-}" ]; then mkdir -p "$OUT" && cp "$T/xnn.json" "$T/et.json" "$T/info.txt" "$OUT/"; fi
+
+REPEATS=$R XNN_VERSION=$(dpkg-query -W -f '${Version}' libxnnpack-dev 2>/dev/null || echo unknown) \
+/usr/bin/python3 - "$T/info.txt" "$T/et.json" "$T/xnn.json" <<'PY'
+import json, os, re, sys
+
+info_path, et_path, xnn_path = sys.argv[1:4]
+et, xnn = json.load(open(et_path)), json.load(open(xnn_path))
+
+# edgetune info rows: index, name, op, act, output NHWC, params, MACs, geometry
+rows = [l.split() for l in open(info_path) if re.match(r"\s+\d+\s", l)]
+info = [{"name": r[1], "op": r[2], "out": [int(v) for v in r[4].split("x")], "macs": int(r[6])} for r in rows]
+
+def module_path(onnx_name):
+    # "/features/features.2/conv/conv.1/conv.1.0/Conv_output_0" -> "features.2.conv.1.0"
+    path = []
+    for c in onnx_name.split("/")[1:-1]:
+        if path and c.startswith(path[-1] + "."):
+            path[-1] = c
+        else:
+            path.append(c)
+    return ".".join(path)
+
+ets, xs = et["layers"], xnn["layers"]
+if not (len(info) == len(ets) == len(xs)):
+    sys.exit("layer counts differ: edgetune info %d, edgetune bench %d, xnn_bench %d" % (len(info), len(ets), len(xs)))
+for i, (a, e, x) in enumerate(zip(info, ets, xs)):
+    mp = module_path(a["name"])
+    if a["name"] != e["name"] or a["op"] != x["op"] or a["out"] != x["out"] or a["macs"] != x["macs"] \
+            or (mp and not x["name"].startswith(mp)):
+        sys.exit("layer %d does not line up: edgetune %s %s %s %d MACs, xnn_bench %s %s %s %d MACs"
+                 % (i, a["name"], a["op"], a["out"], a["macs"], x["name"], x["op"], x["out"], x["macs"]))
+
+print("edgetune (isa %s) vs XNNPACK %s (operator API), MobileNetV2-1.0 224x224 batch 1"
+      % (et["isa"], os.environ.get("XNN_VERSION", "?")))
+print("all %d layers line up (op, output shape, MACs); %d MACs in total\n" % (len(xs), sum(a["macs"] for a in info)))
+print("%-3s %-22s %-28s %11s %11s %8s" % ("#", "layer", "what", "edgetune ms", "XNNPACK ms", "XNN/et"))
+kinds = {}
+for i, (e, x) in enumerate(zip(ets, xs)):
+    ratio = x["ms"] / e["ms"] if e["ms"] > 0 else float("nan")
+    print("%-3d %-22s %-28s %11.4f %11.4f %8.2f" % (i, x["name"], x["desc"], e["ms"], x["ms"], ratio))
+    k = x["desc"].split()[0]
+    k = {"conv": "first conv 3x3", "pw": "pointwise", "dw": "depthwise", "add": "add", "global": "avgpool", "fc": "linear"}[k]
+    s = kinds.setdefault(k, [0, 0.0, 0.0])
+    s[0] += 1; s[1] += e["ms"]; s[2] += x["ms"]
+
+print("\nby kind (sum of per-layer medians)")
+for k, (n, a, b) in kinds.items():
+    print("  %-16s %3d layers %11.4f %11.4f %8.2f" % (k, n, a, b, b / a))
+print("\n%-44s %11s %11s %8s" % ("", "edgetune", "XNNPACK", "XNN/et"))
+for label, key in (("sum of per-layer medians, 1 thread (ms)", "sum_of_layers_ms"),
+                   ("whole network, 1 thread (ms)", "latency_ms_1_thread"),
+                   ("whole network, %d threads (ms)" % et["threads"], "latency_ms_n_threads")):
+    print("%-44s %11.3f %11.3f %8.2f" % (label, et[key], xnn[key], xnn[key] / et[key]))
+print("%-44s %11.2f %11.2f" % ("speed-up 1 -> %d threads" % et["threads"], et["speedup"], xnn["speedup"]))
+print("(XNN/et > 1: edgetune faster; medians of %s runs each)" % os.environ.get("REPEATS", "?"))
+PY
