@@ -209,8 +209,11 @@ static split split_of(const et_conv_geom *g) {
 }
 static size_t gemm_tasks(const et_conv_geom *g) { split s = split_of(g); return g->groups * s.mt * s.nchunks; }
 
-/* Input row of output pixel m (pointwise conv: stride only, no padding). */
+/* Input row of output pixel m (pointwise conv: stride only, no padding).
+ * Stride 1 over the whole input is plain row m: no divisions, which cost
+ * more than the FMAs of a small-K tile. */
 static const float *pw_row(const et_conv_geom *g, const float *x, size_t m) {
+    if (g->oh == g->ih && g->ow == g->iw) return x + m * g->ic;
     size_t ox = m % g->ow, t = m / g->ow, oy = t % g->oh, n = t / g->oh;
     return x + ((n * g->ih + oy * g->sh) * g->iw + ox * g->sw) * g->ic;
 }
