@@ -24,7 +24,28 @@ static void dw_pack(const et_conv_geom *g, const float *w, const float *bias, vo
     }
 }
 
+#include "dw3x3_tmpl.h"
+
 static size_t dw_scratch(const et_conv_geom *g) { (void)g; return 0; }
+
+/* One output pixel, skipping taps in the padding (same order as the tiles). */
+static void dw_pixel(const et_conv_geom *g, const float *const *xrow, const size_t *kys, size_t nky, const float *wt,
+                     const float *bias, size_t ox, float *yrow, et_act act) {
+    const size_t C = g->oc, cp = cpad(C);
+    for (size_t c = 0; c < C; c += VW) {
+        VM m = V_TAIL(C - c < VW ? C - c : VW);
+        V acc = V_LOAD(bias + c);
+        for (size_t r = 0; r < nky; r++) {
+            const float *wr = wt + kys[r] * g->kw * cp + c;
+            for (size_t kx = 0; kx < g->kw; kx++) {
+                size_t px = ox * g->sw + kx * g->dw;
+                if (px < g->pad_l || px - g->pad_l >= g->iw) continue;
+                acc = V_FMA(V_LOADM(xrow[r] + (px - g->pad_l) * C + c, m), V_LOAD(wr + kx * cp), acc);
+            }
+        }
+        V_STOREM(yrow + ox * C + c, m, v_act(acc, act));
+    }
+}
 static size_t dw_tasks(const et_conv_geom *g) { return g->n * g->oh; }
 
 static void dw_run(const et_conv_args *a, size_t t0, size_t t1, void *scratch) {
@@ -35,6 +56,7 @@ static void dw_run(const et_conv_args *a, size_t t0, size_t t1, void *scratch) {
     size_t xlo, xhi;
     et_conv_interior_cols(g, &xlo, &xhi);
     const size_t sxs = g->sw * C; /* input step between neighbouring output pixels */
+    const int fast3 = dw3_applies(g);
     for (size_t t = t0; t < t1; t++) {
         size_t oy = t % g->oh, n = t / g->oh;
         /* valid kernel rows for this output row, in order */
@@ -47,6 +69,13 @@ static void dw_run(const et_conv_args *a, size_t t0, size_t t1, void *scratch) {
             xrow[nky++] = a->x + (n * g->ih + (py - g->pad_t)) * g->iw * C;
         }
         float *yrow = a->y + (n * g->oh + oy) * g->ow * C;
+        if (fast3 && nky == 3) {
+            if (g->sw == 1) dw3_row(1, xrow, xlo, xhi, g->pad_l, C, wt, cp, bias, yrow, a->act);
+            else dw3_row(2, xrow, xlo, xhi, g->pad_l, C, wt, cp, bias, yrow, a->act);
+            for (size_t ox = 0; ox < g->ow; ox++)
+                if (ox < xlo || ox >= xhi) dw_pixel(g, xrow, kys, nky, wt, bias, ox, yrow, a->act);
+            continue;
+        }
         size_t ox = 0;
         while (ox < g->ow) {
             if (ox >= xlo && ox + PX <= xhi) {
@@ -95,20 +124,7 @@ static void dw_run(const et_conv_args *a, size_t t0, size_t t1, void *scratch) {
                 ox += PX;
                 continue;
             }
-            /* one pixel, skipping taps in the padding (same order as above) */
-            for (size_t c = 0; c < C; c += VW) {
-                VM m = V_TAIL(C - c < VW ? C - c : VW);
-                V acc = V_LOAD(bias + c);
-                for (size_t r = 0; r < nky; r++) {
-                    const float *wr = wt + kys[r] * g->kw * cp + c;
-                    for (size_t kx = 0; kx < g->kw; kx++) {
-                        size_t px = ox * g->sw + kx * g->dw;
-                        if (px < g->pad_l || px - g->pad_l >= g->iw) continue;
-                        acc = V_FMA(V_LOADM(xrow[r] + (px - g->pad_l) * C + c, m), V_LOAD(wr + kx * cp), acc);
-                    }
-                }
-                V_STOREM(yrow + ox * C + c, m, v_act(acc, a->act));
-            }
+            dw_pixel(g, xrow, kys, nky, wt, bias, ox, yrow, a->act);
             ox++;
         }
     }
