@@ -318,6 +318,9 @@ typedef struct et_exec_options {
     et_threadpool *pool;   /* workers for run; NULL runs on the caller's thread.
                               At most cfg->threads of its threads are used;
                               results are bit-identical for any count. */
+    int unfused;           /* 1: run every node on its own instead of fusing
+                              expand/depthwise/project blocks (same results;
+                              for tests and per-layer comparisons) */
 } et_exec_options;
 
 typedef struct et_session et_session;

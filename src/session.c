@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 #include "dispatch.h"
+#include "fuse.h"
 #include "parallel.h"
 #include "plan.h"
 #include "threadpool.h"
@@ -33,8 +34,9 @@ struct et_session {
     const float **concat_ptrs;/* one slot per concat input, in the arena */
     const et_conv_impl **impl;/* n_nodes: kernel of each conv/linear node, else NULL */
     const void **packed;      /* n_nodes: its prepacked weights in the arena */
+    uint32_t *fuse;           /* n_nodes: fused blocks (fuse.h) */
     unsigned char *scratch;   /* threads x scratch_stride bytes, in the arena */
-    size_t scratch_stride;
+    size_t scratch_stride, kernel_scratch; /* per worker: kernel scratch, then band buffers */
     unsigned char *guard;     /* GUARD_BYTES after the pool (debug builds) */
     et_threadpool *pool;
     char err[ET_ERR_LEN];
@@ -43,20 +45,22 @@ struct et_session {
 /* Sizes of the arena's parts for one configuration. */
 typedef struct layout {
     size_t header, concat_slots, weights, pool, naive, bound, total;
-    size_t scratch_stride, threads;
+    size_t scratch_stride, kernel_scratch, threads;
+    int unfused;
     const et_kernels *k;
     et_shape *shapes;
     et_buf *bufs;
     uint32_t *root;
     const et_conv_impl **impl; /* n_nodes */
     size_t *pack_off;          /* n_nodes: offset in the weights region */
+    uint32_t *fuse;            /* n_nodes: fused blocks */
     uint32_t *order;           /* placement scratch */
     int borrowed;              /* the tables are the model's plan_work */
 } layout;
 
 size_t et_plan_work_bytes(uint32_t nv) {
     return et_align_up(nv * sizeof(et_shape)) + et_align_up(nv * sizeof(et_buf)) + et_align_up(nv * sizeof(uint32_t)) +
-           et_align_up(nv * sizeof(et_conv_impl *)) + et_align_up(nv * sizeof(size_t)) + et_align_up(nv * sizeof(uint32_t));
+           et_align_up(nv * sizeof(et_conv_impl *)) + et_align_up(nv * sizeof(size_t)) + 2 * et_align_up(nv * sizeof(uint32_t));
 }
 
 /* The per-value tables: carved from the model's plan_work when it has one
@@ -70,6 +74,7 @@ static int layout_tables(const et_model *m, layout *L, uint32_t nv) {
         L->root = (void *)w; w += et_align_up(nv * sizeof *L->root);
         L->impl = (void *)w; w += et_align_up(nv * sizeof *L->impl);
         L->pack_off = (void *)w; w += et_align_up(nv * sizeof *L->pack_off);
+        L->fuse = (void *)w; w += et_align_up(nv * sizeof *L->fuse);
         L->order = (void *)w;
         return 1;
     }
@@ -78,8 +83,9 @@ static int layout_tables(const et_model *m, layout *L, uint32_t nv) {
     L->root = malloc(nv * sizeof *L->root);
     L->impl = malloc(nv * sizeof *L->impl);
     L->pack_off = malloc(nv * sizeof *L->pack_off);
+    L->fuse = malloc(nv * sizeof *L->fuse);
     L->order = malloc(nv * sizeof *L->order);
-    return L->shapes && L->bufs && L->root && L->impl && L->pack_off && L->order;
+    return L->shapes && L->bufs && L->root && L->impl && L->pack_off && L->fuse && L->order;
 }
 
 static void layout_free(layout *L) {
@@ -90,6 +96,7 @@ static void layout_free(layout *L) {
     free(L->root);
     free(L->impl);
     free(L->pack_off);
+    free(L->fuse);
 }
 
 /* Conv geometry of a conv2d node, or of a linear node as a 1x1 conv over
@@ -140,8 +147,13 @@ static et_status layout_kernels(const et_model *m, layout *L, char *err, size_t 
         if (sb > scratch) scratch = sb;
     }
     L->weights = off;
-    if (scratch > (size_t)-1 / 2 / L->threads) return et_fail(err, err_len, ET_ERR_OVERFLOW, "scratch size overflows");
-    L->scratch_stride = et_align_up(scratch);
+    size_t bands = 0;
+    if (L->unfused) memset(L->fuse, 0, m->n_nodes * sizeof *L->fuse);
+    else bands = et_fuse_plan(m, L->shapes, L->impl, L->fuse);
+    if (scratch > (size_t)-1 / 4 / L->threads || bands > (size_t)-1 / 4 / L->threads)
+        return et_fail(err, err_len, ET_ERR_OVERFLOW, "scratch size overflows");
+    L->kernel_scratch = et_align_up(scratch);
+    L->scratch_stride = L->kernel_scratch + et_align_up(bands);
     return ET_OK;
 }
 
@@ -152,6 +164,7 @@ static et_status layout_compute(const et_model *m, const et_config *cfg, const e
     if (config_of(m, cfg, &n, &h, &w, &t) != ET_OK)
         return et_fail(err, err_len, ET_ERR_INVALID_ARG, "config: set both height and width (or neither); threads <= 256");
     L->threads = t;
+    L->unfused = opt && opt->unfused;
     L->k = et_kernels_for(opt ? (int)opt->isa : ET_ISA_AUTO, err, err_len);
     if (!L->k) return opt && (opt->isa <= ET_ISA_AUTO || opt->isa >= ET_ISA_COUNT) ? ET_ERR_INVALID_ARG : ET_ERR_UNSUPPORTED;
     uint32_t nv = m->n_nodes + 1;
@@ -175,7 +188,7 @@ static et_status layout_compute(const et_model *m, const et_config *cfg, const e
         L->concat_slots = slots;
         L->header = et_align_up(sizeof(et_session)) + et_align_up(nv * sizeof(et_shape)) +
                     et_align_up(nv * sizeof(float *)) + et_align_up(slots * sizeof(float *)) +
-                    2 * et_align_up(nv * sizeof(void *));
+                    2 * et_align_up(nv * sizeof(void *)) + et_align_up(m->n_nodes * sizeof(uint32_t));
         size_t total = ET_ALIGN - 1;
         if (!et_add_ok(total, L->header, &total) || !et_add_ok(total, L->weights, &total) || !et_add_ok(total, L->pool, &total) ||
             !et_add_ok(total, GUARD_BYTES, &total))
@@ -241,6 +254,8 @@ et_status et_session_prepare_ex(const et_model *m, const et_config *cfg, const e
     s->concat_ptrs = take(&p, L.concat_slots * sizeof *s->concat_ptrs);
     s->impl = take(&p, nv * sizeof *s->impl);
     s->packed = take(&p, nv * sizeof *s->packed);
+    s->fuse = take(&p, m->n_nodes * sizeof *s->fuse);
+    memcpy(s->fuse, L.fuse, m->n_nodes * sizeof *s->fuse);
     unsigned char *wts = p, *pool = p + L.weights;
     for (uint32_t v = 0; v < nv; v++) {
         s->shapes[v] = L.shapes[v];
@@ -248,6 +263,7 @@ et_status et_session_prepare_ex(const et_model *m, const et_config *cfg, const e
     }
     /* scratch sits at the end of the activation region (see layout_compute) */
     s->scratch_stride = L.scratch_stride;
+    s->kernel_scratch = L.kernel_scratch;
     s->scratch = pool + L.pool - L.threads * L.scratch_stride;
     for (uint32_t i = 0; i < m->n_nodes; i++) {
         const et_node *nd = &m->nodes[i];
@@ -417,8 +433,12 @@ et_status et_session_run(et_session *s) {
     const float **cptr = s->concat_ptrs;
     if (GUARD_BYTES && s->m->n_nodes && check_guard(s, 0) != ET_OK)
         return et_fail(s->err, sizeof s->err, ET_ERR_STATE, "the arena guard was overwritten before the run (by the caller?)");
+    et_fuse_exec fx = {s->m, s->shapes, s->impl, s->packed, s->data, s->scratch, s->scratch_stride, s->kernel_scratch,
+                       s->pool, s->threads};
     for (uint32_t i = 0; i < s->m->n_nodes; i++) {
-        run_node(s, i, cptr);
+        if (s->fuse[i] == ET_FUSE_INNER) continue; /* ran inside its block */
+        if (s->fuse[i]) et_fuse_run(&fx, i, s->fuse[i]);
+        else run_node(s, i, cptr);
         if (s->m->nodes[i].op == ET_OP_CONCAT) cptr += s->m->nodes[i].n_in;
         if (GUARD_BYTES && check_guard(s, i) != ET_OK) return ET_ERR_STATE;
     }
@@ -443,6 +463,12 @@ et_status et_session_run_profiled(et_session *s, double *node_seconds, size_t n)
         if (s->m->nodes[i].op == ET_OP_CONCAT) cptr += s->m->nodes[i].n_in;
     }
     return ET_OK;
+}
+
+size_t et_session_fused_blocks(const et_session *s) {
+    size_t k = 0;
+    for (uint32_t i = 0; live(s) && i < s->m->n_nodes; i++) k += s->fuse[i] && s->fuse[i] != ET_FUSE_INNER;
+    return k;
 }
 
 const char *et_session_isa(const et_session *s) { return live(s) ? s->k->isa : "invalid session handle"; }

@@ -15,7 +15,7 @@ static et_session *build_run(et_builder *b, size_t n, unsigned seed, void **aren
     et_config cfg = {n, 0, 0, 1};
     /* wiring is checked bit-exactly against the reference kernels, so run
      * those; SIMD kernels are checked in test_kernels_x86.c */
-    et_exec_options opt = {ET_ISA_GENERIC, NULL};
+    et_exec_options opt = {ET_ISA_GENERIC, NULL, 0};
     et_plan p;
     et_tensor ti;
     if (et_builder_finish(b, mo) != ET_OK || et_model_plan_ex(*mo, &cfg, &opt, &p) != ET_OK) return NULL;

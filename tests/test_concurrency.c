@@ -48,7 +48,7 @@ typedef struct job {
 static void *run_job(void *p) {
     job *j = p;
     et_config cfg = {1, j->hw, j->hw, j->threads};
-    et_exec_options opt = {ET_ISA_AUTO, j->pool};
+    et_exec_options opt = {ET_ISA_AUTO, j->pool, 0};
     et_plan pl;
     j->ok = 0;
     if (et_model_plan_ex(j->m, &cfg, &opt, &pl) != ET_OK) return NULL;

@@ -247,7 +247,7 @@ static void test_pool_and_batchnorm(void) {
 /* Whole MobileNetV2 (folded, 96x96) per ISA level against generic. */
 static float *run_mnv2(et_model *m, et_isa isa, const float *in, size_t nin, size_t nout) {
     et_config cfg = {1, 96, 96, 1};
-    et_exec_options opt = {isa, NULL};
+    et_exec_options opt = {isa, NULL, 0};
     et_plan p;
     if (et_model_plan_ex(m, &cfg, &opt, &p) != ET_OK) return NULL;
     void *arena = malloc(p.total);
@@ -289,10 +289,10 @@ static void test_isa_forcing(void) {
     et_model *m = NULL;
     CHECK_OK(et_zoo_mobilenet_v2(10, 32, 32, 0.5f, 3, 0, &m));
     et_plan p;
-    et_exec_options bad = {(et_isa)99, NULL};
+    et_exec_options bad = {(et_isa)99, NULL, 0};
     CHECK_ST(et_model_plan_ex(m, NULL, &bad, &p), ET_ERR_INVALID_ARG);
     for (int i = ET_ISA_GENERIC; i < ET_ISA_COUNT; i++) {
-        et_exec_options o = {(et_isa)i, NULL};
+        et_exec_options o = {(et_isa)i, NULL, 0};
         et_status st = et_model_plan_ex(m, NULL, &o, &p);
         if (et_kernels_for(i, NULL, 0)) CHECK(st == ET_OK);
         else CHECK(st == ET_ERR_UNSUPPORTED);

@@ -238,7 +238,7 @@ static void test_plan_absurd(void) {
     et_config many_threads = {1, 0, 0, ABSURD};
     st = et_model_plan(m, &many_threads, &p);
     CHECK(st == ET_OK || st == ET_ERR_INVALID_ARG);
-    et_exec_options bad_isa = {(et_isa)99, NULL};
+    et_exec_options bad_isa = {(et_isa)99, NULL, 0};
     CHECK(et_model_plan_ex(m, &cfg, &bad_isa, &p) != ET_OK);
     et_model_free(m);
 }

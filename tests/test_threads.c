@@ -21,7 +21,7 @@ static et_model *mnv2(size_t hw) {
 /* Output of m on input seed 4 with `threads` workers from pool at level isa. */
 static int run(et_model *m, et_isa isa, size_t threads, et_threadpool *pool, size_t hw, float *out) {
     et_config cfg = {1, hw, hw, threads};
-    et_exec_options opt = {isa, pool};
+    et_exec_options opt = {isa, pool, 0};
     et_plan p;
     if (et_model_plan_ex(m, &cfg, &opt, &p) != ET_OK) return 0;
     void *arena = malloc(p.total);

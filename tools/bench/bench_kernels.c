@@ -70,7 +70,7 @@ static double time_layer(const shape *sh, et_isa isa, double *macs) {
     et_model_node_info(m, et_model_node_count(m) - 1, &ni);
     *macs = (double)ni.macs;
     et_config cfg = {1, 0, 0, 1};
-    et_exec_options opt = {isa, NULL};
+    et_exec_options opt = {isa, NULL, 0};
     et_plan p;
     double med = -1;
     if (et_model_plan_ex(m, &cfg, &opt, &p) == ET_OK) {

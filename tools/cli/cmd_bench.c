@@ -17,7 +17,9 @@ void cmd_bench_usage(FILE *f) {
           "Runs the model on random input and prints, per layer, the median time over\n"
           "R runs, GFLOP/s (2 flops per multiply-accumulate) and the percentage of this\n"
           "core's FMA peak (measured here with an FMA-throughput loop, for the ISA in\n"
-          "use); then whole-network median latency with 1 thread and with N threads.\n"
+          "use), each layer run on its own; then whole-network median latency with 1\n"
+          "thread (also with every node on its own, i.e. without fusing inverted-residual\n"
+          "blocks) and with N threads.\n"
           "\n"
           "  --threads N   threads for the second latency figure (default 2)\n"
           "  --json        machine-readable output (per layer and whole network, ms)\n"
@@ -159,6 +161,11 @@ int cmd_bench(int argc, char **argv) {
     double sum_layers = 0.0, total_macs = 0.0;
     for (size_t i = 0; i < nn; i++) { med[i] = median(times + i * repeats, repeats); sum_layers += med[i]; }
     double lat1 = latency(b.s, repeats, buf);
+    /* the same, every node on its own: what block fusion gains */
+    b.opt.unfused = 1;
+    if (setup(&b, 1, NULL) != CLI_OK) goto done;
+    double lat1u = latency(b.s, repeats, buf);
+    b.opt.unfused = 0;
     if (setup(&b, threads, pool) != CLI_OK) goto done;
     double latn = latency(b.s, repeats, buf);
 
@@ -184,11 +191,13 @@ int cmd_bench(int argc, char **argv) {
     }
     double gf1 = 2.0 * total_macs / lat1 * 1e-9;
     if (json)
-        printf("], \"sum_of_layers_ms\": %.4f, \"latency_ms_1_thread\": %.4f, \"threads\": %zu, \"latency_ms_n_threads\": %.4f, "
-               "\"gflops_1_thread\": %.2f, \"speedup\": %.3f}\n", sum_layers * 1e3, lat1 * 1e3, threads, latn * 1e3, gf1, lat1 / latn);
+        printf("], \"sum_of_layers_ms\": %.4f, \"latency_ms_1_thread\": %.4f, \"latency_ms_1_thread_unfused\": %.4f, "
+               "\"threads\": %zu, \"latency_ms_n_threads\": %.4f, \"gflops_1_thread\": %.2f, \"speedup\": %.3f}\n",
+               sum_layers * 1e3, lat1 * 1e3, lat1u * 1e3, threads, latn * 1e3, gf1, lat1 / latn);
     else
-        printf("\nsum of layers %.3f ms; whole network: 1 thread %.3f ms (%.1f GFLOP/s, %.1f%% of peak), %zu threads %.3f ms (%.2fx)\n",
-               sum_layers * 1e3, lat1 * 1e3, gf1, peak > 0 ? 100.0 * gf1 / peak : 0.0, threads, latn * 1e3, lat1 / latn);
+        printf("\nsum of layers %.3f ms (each layer on its own); whole network: 1 thread %.3f ms (%.1f GFLOP/s, %.1f%% of peak;"
+               " %.3f ms with every node on its own), %zu threads %.3f ms (%.2fx)\n",
+               sum_layers * 1e3, lat1 * 1e3, gf1, peak > 0 ? 100.0 * gf1 / peak : 0.0, lat1u * 1e3, threads, latn * 1e3, lat1 / latn);
     rc = CLI_OK;
 done:
     et_threadpool_free(pool);
