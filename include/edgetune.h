@@ -377,6 +377,11 @@ const char *et_session_error(const et_session *s);
  * for ET_ISA_NEON the ISA it was built for, "neon64" (A64) or "neon32" (ARMv7). */
 const char *et_session_isa(const et_session *s);
 
+/* How node runs in this session: 0 on its own; 1 it starts a fused
+ * expand/depthwise/project block (et_session_run_profiled gives it the whole
+ * block's time); 2 inside the block that starts before it (time 0). */
+int et_session_node_fused(const et_session *s, size_t node);
+
 /* Run once, writing each node's wall time in seconds to node_seconds[i]
  * (n must be the model's node count). For benchmarks; allocates nothing. */
 et_status et_session_run_profiled(et_session *s, double *node_seconds, size_t n);

@@ -175,6 +175,15 @@ static et_status layout_compute(const et_model *m, const et_config *cfg, const e
     if (st == ET_OK && et_plan_values(m, L->shapes, L->bufs, L->root) != ET_OK)
         st = et_fail(err, err_len, ET_ERR_OVERFLOW, "activation sizes overflow for input %zux%zux%zu", n, h, w);
     if (st == ET_OK) st = layout_kernels(m, L, err, err_len);
+    if (st == ET_OK) /* a fused block's intermediate tensors live only in its band buffers... */
+        for (uint32_t i = 0; i < m->n_nodes; i++) {
+            if (L->fuse[i] == ET_FUSE_INNER) L->bufs[L->root[m->nodes[i].in[0]]].bytes = 0;
+            /* ...and its input is read until its last band writes the output */
+            else if (L->fuse[i]) {
+                et_buf *in = &L->bufs[L->root[m->nodes[i].in[0]]];
+                if (in->last < i + 3) in->last = i + 3;
+            }
+        }
     if (st == ET_OK) {
         /* worker scratch is live during every step: it adds to all three figures */
         size_t scratch = L->threads * L->scratch_stride;
@@ -428,17 +437,25 @@ static et_status check_guard(et_session *s, uint32_t i) {
     return ET_OK;
 }
 
+/* Node i alone, or the fused block it starts; nothing for a node inside a block. */
+static void run_step(et_session *s, uint32_t i, const float **cptr) {
+    if (s->fuse[i] == ET_FUSE_INNER) return; /* ran inside its block */
+    if (!s->fuse[i]) {
+        run_node(s, i, cptr);
+        return;
+    }
+    et_fuse_exec fx = {s->m, s->shapes, s->impl, s->packed, s->data, s->scratch, s->scratch_stride, s->kernel_scratch,
+                       s->pool, s->threads};
+    et_fuse_run(&fx, i, s->fuse[i]);
+}
+
 et_status et_session_run(et_session *s) {
     if (!live(s)) return ET_ERR_INVALID_ARG;
     const float **cptr = s->concat_ptrs;
     if (GUARD_BYTES && s->m->n_nodes && check_guard(s, 0) != ET_OK)
         return et_fail(s->err, sizeof s->err, ET_ERR_STATE, "the arena guard was overwritten before the run (by the caller?)");
-    et_fuse_exec fx = {s->m, s->shapes, s->impl, s->packed, s->data, s->scratch, s->scratch_stride, s->kernel_scratch,
-                       s->pool, s->threads};
     for (uint32_t i = 0; i < s->m->n_nodes; i++) {
-        if (s->fuse[i] == ET_FUSE_INNER) continue; /* ran inside its block */
-        if (s->fuse[i]) et_fuse_run(&fx, i, s->fuse[i]);
-        else run_node(s, i, cptr);
+        run_step(s, i, cptr);
         if (s->m->nodes[i].op == ET_OP_CONCAT) cptr += s->m->nodes[i].n_in;
         if (GUARD_BYTES && check_guard(s, i) != ET_OK) return ET_ERR_STATE;
     }
@@ -458,11 +475,16 @@ et_status et_session_run_profiled(et_session *s, double *node_seconds, size_t n)
     const float **cptr = s->concat_ptrs;
     for (uint32_t i = 0; i < s->m->n_nodes; i++) {
         double t0 = now_seconds();
-        run_node(s, i, cptr);
+        run_step(s, i, cptr);
         node_seconds[i] = now_seconds() - t0;
         if (s->m->nodes[i].op == ET_OP_CONCAT) cptr += s->m->nodes[i].n_in;
     }
     return ET_OK;
+}
+
+int et_session_node_fused(const et_session *s, size_t node) {
+    if (!live(s) || node >= s->m->n_nodes || !s->fuse[node]) return 0;
+    return s->fuse[node] == ET_FUSE_INNER ? 2 : 1;
 }
 
 size_t et_session_fused_blocks(const et_session *s) {

@@ -17,11 +17,12 @@ void cmd_bench_usage(FILE *f) {
           "Runs the model on random input and prints, per layer, the median time over\n"
           "R runs, GFLOP/s (2 flops per multiply-accumulate) and the percentage of this\n"
           "core's FMA peak (measured here with an FMA-throughput loop, for the ISA in\n"
-          "use), each layer run on its own; then whole-network median latency with 1\n"
-          "thread (also with every node on its own, i.e. without fusing inverted-residual\n"
-          "blocks) and with N threads.\n"
+          "use); then whole-network median latency with 1 thread (also with every node\n"
+          "on its own) and with N threads. Inverted-residual blocks (expand, depthwise,\n"
+          "project) run fused; the table gives a block's time on its first layer.\n"
           "\n"
           "  --threads N   threads for the second latency figure (default 2)\n"
+          "  --unfused     run every node on its own (per-layer times of every layer)\n"
           "  --json        machine-readable output (per layer and whole network, ms)\n"
           "  --repeats R   runs per median (default 50)\n"
           "  --isa L       force a kernel level (default: ET_ISA or the best)\n"
@@ -94,7 +95,7 @@ static double latency(et_session *s, size_t repeats, double *buf) {
 int cmd_bench(int argc, char **argv) {
     const char *path = NULL, *v;
     size_t threads = 2, repeats = 50, h = 0, w = 0, batch = 1;
-    int json = 0, o;
+    int json = 0, unfused = 0, o;
     et_isa isa = ET_ISA_AUTO;
     for (int i = 1; i < argc; i++)
         if (strcmp(argv[i], "--train") == 0) return cmd_bench_train(argc, argv);
@@ -102,6 +103,7 @@ int cmd_bench(int argc, char **argv) {
         const char *a = argv[i];
         if (cli_is_help(a)) { cmd_bench_usage(stdout); return CLI_OK; }
         if (strcmp(a, "--json") == 0) { json = 1; continue; }
+        if (strcmp(a, "--unfused") == 0) { unfused = 1; continue; }
         if ((o = cli_opt(argc, argv, &i, "--threads", &v)) != 0) {
             if (o < 0 || !cli_parse_size(v, &threads) || threads == 0 || threads > 256) return cli_usage_error("bench", cmd_bench_usage, "--threads wants 1..256");
             continue;
@@ -145,7 +147,9 @@ int cmd_bench(int argc, char **argv) {
     size_t nn = et_model_node_count(b.m);
     double *times = malloc((nn + 1) * repeats * sizeof *times), *node = malloc((nn + 1) * sizeof *node);
     double *med = malloc((nn + 1) * sizeof *med), *buf = malloc(repeats * sizeof *buf);
-    if (!times || !node || !med || !buf) { cli_error("out of memory"); goto done; }
+    int *fz = calloc(nn + 1, sizeof *fz);
+    if (!times || !node || !med || !buf || !fz) { cli_error("out of memory"); goto done; }
+    b.opt.unfused = unfused;
     if (et_threadpool_create(threads, &pool) != ET_OK) { cli_error("cannot start %zu threads", threads); goto done; }
     if (setup(&b, 1, NULL) != CLI_OK) goto done;
     et_model_infer_shapes(b.m, batch, h, w);
@@ -159,13 +163,17 @@ int cmd_bench(int argc, char **argv) {
         for (size_t i = 0; i < nn; i++) times[i * repeats + r] = node[i];
     }
     double sum_layers = 0.0, total_macs = 0.0;
-    for (size_t i = 0; i < nn; i++) { med[i] = median(times + i * repeats, repeats); sum_layers += med[i]; }
+    for (size_t i = 0; i < nn; i++) {
+        med[i] = median(times + i * repeats, repeats);
+        sum_layers += med[i];
+        fz[i] = et_session_node_fused(b.s, i);
+    }
     double lat1 = latency(b.s, repeats, buf);
     /* the same, every node on its own: what block fusion gains */
     b.opt.unfused = 1;
     if (setup(&b, 1, NULL) != CLI_OK) goto done;
     double lat1u = latency(b.s, repeats, buf);
-    b.opt.unfused = 0;
+    b.opt.unfused = unfused;
     if (setup(&b, threads, pool) != CLI_OK) goto done;
     double latn = latency(b.s, repeats, buf);
 
@@ -180,14 +188,22 @@ int cmd_bench(int argc, char **argv) {
         et_node_info ni;
         et_model_node_info(b.m, i, &ni);
         total_macs += (double)ni.macs;
-        double gf = med[i] > 0 ? 2.0 * (double)ni.macs / med[i] * 1e-9 : 0.0;
+        /* a fused block's time is on its first node: count the block's work there */
+        double macs = fz[i] == 2 ? 0.0 : (double)ni.macs;
+        for (size_t j = i + 1; fz[i] == 1 && j < nn && fz[j] == 2; j++) {
+            et_node_info nj;
+            et_model_node_info(b.m, j, &nj);
+            macs += (double)nj.macs;
+        }
+        double gf = med[i] > 0 ? 2.0 * macs / med[i] * 1e-9 : 0.0;
+        const char *note = fz[i] == 1 ? "  block: this and the next two" : fz[i] == 2 ? "  (in the block above)" : "";
         if (json) {
             printf("%s{\"name\": ", i ? ", " : "");
             cli_json_str(stdout, ni.name);
-            printf(", \"op\": \"%s\", \"ms\": %.5f, \"gflops\": %.2f, \"peak_pct\": %.1f}", et_op_name(ni.op), med[i] * 1e3, gf,
-                   peak > 0 ? 100.0 * gf / peak : 0.0);
+            printf(", \"op\": \"%s\", \"fused\": %d, \"ms\": %.5f, \"gflops\": %.2f, \"peak_pct\": %.1f}", et_op_name(ni.op), fz[i],
+                   med[i] * 1e3, gf, peak > 0 ? 100.0 * gf / peak : 0.0);
         }
-        else printf("%-28s %-7s %10.4f %9.1f %7.1f\n", ni.name, et_op_name(ni.op), med[i] * 1e3, gf, peak > 0 ? 100.0 * gf / peak : 0.0);
+        else printf("%-28s %-7s %10.4f %9.1f %7.1f%s\n", ni.name, et_op_name(ni.op), med[i] * 1e3, gf, peak > 0 ? 100.0 * gf / peak : 0.0, note);
     }
     double gf1 = 2.0 * total_macs / lat1 * 1e-9;
     if (json)
@@ -195,13 +211,13 @@ int cmd_bench(int argc, char **argv) {
                "\"threads\": %zu, \"latency_ms_n_threads\": %.4f, \"gflops_1_thread\": %.2f, \"speedup\": %.3f}\n",
                sum_layers * 1e3, lat1 * 1e3, lat1u * 1e3, threads, latn * 1e3, gf1, lat1 / latn);
     else
-        printf("\nsum of layers %.3f ms (each layer on its own); whole network: 1 thread %.3f ms (%.1f GFLOP/s, %.1f%% of peak;"
+        printf("\nsum of layers %.3f ms; whole network: 1 thread %.3f ms (%.1f GFLOP/s, %.1f%% of peak;"
                " %.3f ms with every node on its own), %zu threads %.3f ms (%.2fx)\n",
                sum_layers * 1e3, lat1 * 1e3, gf1, peak > 0 ? 100.0 * gf1 / peak : 0.0, lat1u * 1e3, threads, latn * 1e3, lat1 / latn);
     rc = CLI_OK;
 done:
     et_threadpool_free(pool);
-    free(b.arena); free(times); free(node); free(med); free(buf);
+    free(b.arena); free(times); free(node); free(med); free(buf); free(fz);
     et_model_free(b.m);
     return rc;
 }
