@@ -5,7 +5,10 @@
 # usage: sh tools/bench/compare_xnn.sh [BUILD]   (env: REPEATS=100 THREADS=2 OUT=dir)
 # Needs /usr/bin/python3 with torch + torchvision, and libxnnpack-dev +
 # libpthreadpool-dev. Prints a per-layer table (1 thread, median of REPEATS
-# per layer) and both whole-network latencies with 1 and THREADS threads.
+# per layer, edgetune with every layer on its own), a per-block table
+# (edgetune's fused expand/depthwise/project blocks against the sum of
+# XNNPACK's three layers) and both whole-network latencies with 1 and
+# THREADS threads.
 # OUT=dir keeps the raw JSON of both benchmarks there.
 set -eu
 B=${1:-build}
@@ -27,16 +30,17 @@ PY
 # the whole network with 1 and with N threads.
 echo "start $(date -u '+%Y-%m-%d %H:%M:%S') UTC, load average $(cut -d' ' -f1-3 /proc/loadavg)"
 "$B/xnn_bench" --threads "$N" --repeats "$R" --json >"$T/xnn.json"
-"$B/edgetune" bench "$T/mnv2.etm" --threads "$N" --repeats "$R" --json >"$T/et.json"
+"$B/edgetune" bench "$T/mnv2.etm" --threads "$N" --repeats "$R" --json --unfused >"$T/et.json"
+"$B/edgetune" bench "$T/mnv2.etm" --threads "$N" --repeats "$R" --json >"$T/etf.json"
 echo "end   $(date -u '+%Y-%m-%d %H:%M:%S') UTC, load average $(cut -d' ' -f1-3 /proc/loadavg)"
-if [ -n "${OUT:-}" ]; then mkdir -p "$OUT" && cp "$T/xnn.json" "$T/et.json" "$T/info.txt" "$OUT/"; fi
+if [ -n "${OUT:-}" ]; then mkdir -p "$OUT" && cp "$T/xnn.json" "$T/et.json" "$T/etf.json" "$T/info.txt" "$OUT/"; fi
 
 REPEATS=$R XNN_VERSION=$(dpkg-query -W -f '${Version}' libxnnpack-dev 2>/dev/null || echo unknown) \
-/usr/bin/python3 - "$T/info.txt" "$T/et.json" "$T/xnn.json" <<'PY'
+/usr/bin/python3 - "$T/info.txt" "$T/et.json" "$T/xnn.json" "$T/etf.json" <<'PY'
 import json, os, re, sys
 
-info_path, et_path, xnn_path = sys.argv[1:4]
-et, xnn = json.load(open(et_path)), json.load(open(xnn_path))
+info_path, et_path, xnn_path, etf_path = sys.argv[1:5]
+et, xnn, etf = json.load(open(et_path)), json.load(open(xnn_path)), json.load(open(etf_path))
 
 # edgetune info rows: index, name, op, act, output NHWC, params, MACs, geometry
 rows = [l.split() for l in open(info_path) if re.match(r"\s+\d+\s", l)]
@@ -78,11 +82,23 @@ for i, (e, x) in enumerate(zip(ets, xs)):
 print("\nby kind (sum of per-layer medians)")
 for k, (n, a, b) in kinds.items():
     print("  %-16s %3d layers %11.4f %11.4f %8.2f" % (k, n, a, b, b / a))
+fl = etf["layers"]
+print("\nfused blocks (edgetune: expand+depthwise+project in one pass; XNNPACK: its three layers)")
+print("%-3s %-22s %-28s %11s %11s %8s" % ("#", "block", "depthwise", "edgetune ms", "XNNPACK ms", "XNN/et"))
+for i, f in enumerate(fl):
+    if f.get("fused") != 1:
+        continue
+    xs3 = sum(x["ms"] for x in xs[i:i + 3])
+    print("%-3d %-22s %-28s %11.4f %11.4f %8.2f" % (i, xs[i]["name"].rsplit(".conv", 1)[0], xs[i + 1]["desc"], f["ms"], xs3,
+                                                   xs3 / f["ms"] if f["ms"] > 0 else float("nan")))
 print("\n%-44s %11s %11s %8s" % ("", "edgetune", "XNNPACK", "XNN/et"))
-for label, key in (("sum of per-layer medians, 1 thread (ms)", "sum_of_layers_ms"),
-                   ("whole network, 1 thread (ms)", "latency_ms_1_thread"),
-                   ("whole network, %d threads (ms)" % et["threads"], "latency_ms_n_threads")):
-    print("%-44s %11.3f %11.3f %8.2f" % (label, et[key], xnn[key], xnn[key] / et[key]))
-print("%-44s %11.2f %11.2f" % ("speed-up 1 -> %d threads" % et["threads"], et["speedup"], xnn["speedup"]))
+for label, src, key in (("sum of per-layer medians, 1 thread (ms)", et, "sum_of_layers_ms"),
+                        ("sum of per-layer/block medians, fused (ms)", etf, "sum_of_layers_ms"),
+                        ("whole network, 1 thread (ms)", etf, "latency_ms_1_thread"),
+                        ("whole network, %d threads (ms)" % etf["threads"], etf, "latency_ms_n_threads")):
+    ref = xnn["sum_of_layers_ms"] if key == "sum_of_layers_ms" else xnn[key]
+    print("%-44s %11.3f %11.3f %8.2f" % (label, src[key], ref, ref / src[key]))
+print("%-44s %11.3f" % ("edgetune whole network unfused, 1 thread (ms)", etf["latency_ms_1_thread_unfused"]))
+print("%-44s %11.2f %11.2f" % ("speed-up 1 -> %d threads" % etf["threads"], etf["speedup"], xnn["speedup"]))
 print("(XNN/et > 1: edgetune faster; medians of %s runs each)" % os.environ.get("REPEATS", "?"))
 PY
