@@ -181,7 +181,8 @@ static et_status layout_compute(const et_model *m, const et_config *cfg, const e
             /* ...and its input is read until its last band writes the output */
             else if (L->fuse[i]) {
                 et_buf *in = &L->bufs[L->root[m->nodes[i].in[0]]];
-                if (in->last < i + 3) in->last = i + 3;
+                size_t end = i + et_fuse_nodes(L->fuse[i]); /* the step of the block's last node */
+                if (in->last < end) in->last = (uint32_t)end;
             }
         }
     if (st == ET_OK) {

@@ -83,13 +83,17 @@ print("\nby kind (sum of per-layer medians)")
 for k, (n, a, b) in kinds.items():
     print("  %-16s %3d layers %11.4f %11.4f %8.2f" % (k, n, a, b, b / a))
 fl = etf["layers"]
-print("\nfused blocks (edgetune: expand+depthwise+project in one pass; XNNPACK: its three layers)")
+print("\nfused blocks (edgetune: [expand+]depthwise+project in one pass; XNNPACK: the same layers one by one)")
 print("%-3s %-22s %-28s %11s %11s %8s" % ("#", "block", "depthwise", "edgetune ms", "XNNPACK ms", "XNN/et"))
 for i, f in enumerate(fl):
     if f.get("fused") != 1:
         continue
-    xs3 = sum(x["ms"] for x in xs[i:i + 3])
-    print("%-3d %-22s %-28s %11.4f %11.4f %8.2f" % (i, xs[i]["name"].rsplit(".conv", 1)[0], xs[i + 1]["desc"], f["ms"], xs3,
+    j = i + 1
+    while j < len(fl) and fl[j].get("fused") == 2:
+        j += 1
+    xs3 = sum(x["ms"] for x in xs[i:j])
+    dw = next(x["desc"] for x in xs[i:j] if x["desc"].startswith("dw"))
+    print("%-3d %-22s %-28s %11.4f %11.4f %8.2f" % (i, xs[i]["name"].rsplit(".conv", 1)[0], dw, f["ms"], xs3,
                                                    xs3 / f["ms"] if f["ms"] > 0 else float("nan")))
 print("\n%-44s %11s %11s %8s" % ("", "edgetune", "XNNPACK", "XNN/et"))
 for label, src, key in (("sum of per-layer medians, 1 thread (ms)", et, "sum_of_layers_ms"),

@@ -196,7 +196,7 @@ int cmd_bench(int argc, char **argv) {
             macs += (double)nj.macs;
         }
         double gf = med[i] > 0 ? 2.0 * macs / med[i] * 1e-9 : 0.0;
-        const char *note = fz[i] == 1 ? "  block: this and the next two" : fz[i] == 2 ? "  (in the block above)" : "";
+        const char *note = fz[i] == 1 ? "  fused block: time of this and the next (in block) layers" : fz[i] == 2 ? "  (in block)" : "";
         if (json) {
             printf("%s{\"name\": ", i ? ", " : "");
             cli_json_str(stdout, ni.name);
