@@ -120,6 +120,8 @@ static const et_grad_kernels generic_grad = {
     et_f32_batchnorm_train_act__ref,
     et_f32_conv2d_backward_weight_units__ref,
     et_f32_conv2d_backward_weight_part__ref,
+    et_f32_batchnorm_train_stats__ref,
+    et_f32_batchnorm_apply__ref,
 };
 
 const et_grad_kernels *et_grad_kernels_generic(void) { return &generic_grad; }

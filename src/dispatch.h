@@ -127,6 +127,14 @@ typedef struct et_grad_kernels {
      * conv_weight does (db is not touched). */
     size_t (*conv_weight_units)(const et_conv_geom *g);
     void (*conv_weight_part)(const et_conv_geom *g, const float *x, const float *dy, float *dw, size_t u0, size_t u1);
+    /* bn_train (mask NULL) or bn_train_act that also keeps the double
+     * statistics it normalised with, and its y again from them, to the bit
+     * (et_f32_batchnorm_train_stats__ref, et_f32_batchnorm_apply__ref). */
+    void (*bn_train_stats)(size_t rows, size_t c, const float *x, const float *gamma, const float *beta, float eps,
+                           float momentum, float *running_mean, float *running_var, float *save_mean,
+                           float *save_inv_std, double *stats, et_act act, uint8_t *mask, float *y);
+    void (*bn_apply)(size_t rows, size_t c, const float *x, const float *gamma, const float *beta,
+                     const double *stats, et_act act, float *y);
 } et_grad_kernels;
 
 /* The backward table that goes with a forward table (same ISA: avx2,

@@ -73,6 +73,33 @@ static void bn_case(const et_grad_kernels *G, size_t rows, size_t c, unsigned se
         *ok &= same_bits(ya, yb, n) && memcmp(ma, mb, (n + 7) / 8) == 0;
         free(ya); free(yb); free(s2); free(ma); free(mb);
     }
+    /* keeping the double statistics: the same outputs, the reference's
+     * statistics, and y again from them alone (alone and fused) */
+    for (int q = 0; q < 4; q++) {
+        const et_act a = q == 0 ? et_act_none() : fa[q - 1];
+        float *ya = malloc((n ? n : 1) * 4), *yb = malloc((n ? n : 1) * 4), *s2 = malloc(8 * c * 4);
+        double *da = malloc(2 * c * 8 + 8), *db = malloc(2 * c * 8 + 8);
+        uint8_t *ma = malloc(n / 8 + 1), *mb = malloc(n / 8 + 1);
+        if (!ya || !yb || !s2 || !da || !db || !ma || !mb) { *ok = 0; return; }
+        memcpy(s2, init, 2 * c * 4); memcpy(s2 + 4 * c, init, 2 * c * 4);
+        memset(ma, 0xA5, n / 8 + 1); memset(mb, 0xA5, n / 8 + 1);
+        G->bn_train_stats(rows, c, x, g, b, 1e-5f, 0.1f, s2, s2 + c, s2 + 2 * c, s2 + 3 * c, da, a, q ? ma : NULL, ya);
+        et_f32_batchnorm_train_stats__ref(rows, c, x, g, b, 1e-5f, 0.1f, s2 + 4 * c, s2 + 5 * c, s2 + 6 * c, s2 + 7 * c, db, a, q ? mb : NULL, yb);
+        *ok &= same_bits(ya, yb, n) && memcmp(ma, mb, n / 8 + 1) == 0 && memcmp(da, db, 2 * c * 8) == 0 &&
+               same_bits(s2, s2 + 4 * c, 4 * c) && same_bits(s2, r0, 4 * c);
+        if (q == 0) *ok &= same_bits(ya, y0, n);
+        else {
+            G->bn_train_act(rows, c, x, g, b, 1e-5f, 0.1f, s2 + 4 * c, s2 + 5 * c, s2 + 6 * c, s2 + 7 * c, a, mb, yb);
+            *ok &= same_bits(ya, yb, n) && memcmp(ma, mb, n / 8 + 1) == 0;
+        }
+        for (size_t i = 0; i < n; i++) yb[i] = NAN;
+        G->bn_apply(rows, c, x, g, b, da, a, yb);
+        *ok &= same_bits(ya, yb, n);
+        for (size_t i = 0; i < n; i++) yb[i] = NAN;
+        et_f32_batchnorm_apply__ref(rows, c, x, g, b, da, a, yb);
+        *ok &= same_bits(ya, yb, n);
+        free(ya); free(yb); free(s2); free(da); free(db); free(ma); free(mb);
+    }
     /* backward, accumulating into nonzero gradients, with each output optional */
     for (int drop = 0; drop < 4; drop++) {
         float *dx1 = dup(dx0, n), *dx2 = dup(dx0, n), *dg1 = dup(r0 + 4 * c, 2 * c), *dg2 = dup(r0 + 4 * c, 2 * c);

@@ -346,6 +346,14 @@ static void test_bn_act_tails(void) {
             G->bn_train(rows, c, x, st[0], st[2], 1e-5f, 0.1f, st[3], st[1], st[4], st[5], y);
             CHECKF(memcmp(y, want, n * 4) == 0 && memcmp(st[4], ref, c * 4) == 0, "bn_train rows %zu c %zu", rows, c);
             G->bn_train_act(rows, c, x, st[0], st[2], 1e-5f, 0.1f, st[3], st[1], st[4], st[5], et_act_relu6(), m, y);
+            /* keeping the double statistics, and y again from them */
+            double *ds = (double *)(void *)gbuf(4 * c);
+            CHECK(ds);
+            G->bn_train_stats(rows, c, x, st[0], st[2], 1e-5f, 0.1f, st[3], st[1], st[4], st[5], ds, et_act_relu6(), m, y);
+            G->bn_apply(rows, c, x, st[0], st[2], ds, et_act_relu6(), dx);
+            CHECKF(memcmp(y, dx, n * 4) == 0, "bn_apply rows %zu c %zu", rows, c);
+            G->bn_apply(rows, c, x, st[0], st[2], ds, et_act_none(), dx);
+            gfree((float *)(void *)ds, 4 * c);
             G->bn_train_backward(rows, c, x, st[0], st[4], st[5], dy, dx, st[6], st[7]);
             G->bn_train_backward_mask(rows, c, x, st[0], st[4], st[5], m, dy, dx, 1, st[6], st[7]);
             G->bn_frozen_backward(rows, c, x, st[0], st[3], st[1], 1e-3f, dy, dx, st[6], st[7]);

@@ -29,9 +29,22 @@
 #define BN_INLINE static inline
 #endif
 
-static void bn_train(size_t rows, size_t c, const float *x, const float *gamma, const float *beta, float eps,
-                     float momentum, float *running_mean, float *running_var, float *save_mean,
-                     float *save_inv_std, float *y) {
+/* The last pass of the forward over one chunk of cb channels from c0: y from
+ * the chunk's double mean, inverse std, gamma and beta. The forward and the
+ * recompute (bn_apply) share it, so their bits agree. */
+BN_INLINE void bn_out_pass(size_t rows, size_t c, size_t c0, size_t cb, const float *x, const double *mu,
+                           const double *is, const double *ga, const double *be, float *y) {
+    BN_PASS(rows, cb, {
+        VD v = VD_MUL(VD_SUB(vd_loadf(x + o + j, nl), VD_LOAD(mu + j)), VD_LOAD(is + j));
+        vd_storef(y + o + j, nl, VD_ADD(VD_MUL(v, VD_LOAD(ga + j)), VD_LOAD(be + j)));
+    })
+}
+
+/* stats (if not NULL) gets the double mean and inverse std [2c] that
+ * bn_apply recomputes y from. */
+static void bn_forward(size_t rows, size_t c, const float *x, const float *gamma, const float *beta, float eps,
+                       float momentum, float *running_mean, float *running_var, float *save_mean,
+                       float *save_inv_std, double *stats, float *y) {
     double acc[BN_CH], mu[BN_CH], is[BN_CH], ga[BN_CH], be[BN_CH];
     const double m = (double)momentum;
     for (size_t c0 = 0; c0 < c; c0 += BN_CH) {
@@ -52,27 +65,56 @@ static void bn_train(size_t rows, size_t c, const float *x, const float *gamma, 
             be[j] = (double)beta[k];
             save_mean[k] = (float)mu[j];
             save_inv_std[k] = (float)is[j];
+            if (stats) { stats[k] = mu[j]; stats[c + k] = is[j]; }
             /* unbiased variance for the running stats; one row leaves them as they are */
             if (rows < 2) continue;
             if (running_mean) running_mean[k] = (float)((1.0 - m) * (double)running_mean[k] + m * mu[j]);
             if (running_var)
                 running_var[k] = (float)((1.0 - m) * (double)running_var[k] + m * acc[j] / (double)(rows - 1));
         }
-        BN_PASS(rows, cb, {
-            VD v = VD_MUL(VD_SUB(vd_loadf(x + o + j, nl), VD_LOAD(mu + j)), VD_LOAD(is + j));
-            vd_storef(y + o + j, nl, VD_ADD(VD_MUL(v, VD_LOAD(ga + j)), VD_LOAD(be + j)));
-        })
+        bn_out_pass(rows, c, c0, cb, x, mu, is, ga, be, y);
     }
 }
 
-/* Fused with the ReLU/clip forward that follows: y is the activation's
- * output by this ISA's forward act (an extra pass over y, cache-warm for
- * small tensors), mask its bits. */
+static void bn_train(size_t rows, size_t c, const float *x, const float *gamma, const float *beta, float eps,
+                     float momentum, float *running_mean, float *running_var, float *save_mean,
+                     float *save_inv_std, float *y) {
+    bn_forward(rows, c, x, gamma, beta, eps, momentum, running_mean, running_var, save_mean, save_inv_std, NULL, y);
+}
+
+/* With mask: fused with the ReLU/clip forward that follows, y is the
+ * activation's output by this ISA's forward act (an extra pass over y,
+ * cache-warm for small tensors), mask its bits; without, act is ignored. */
+static void bn_train_stats(size_t rows, size_t c, const float *x, const float *gamma, const float *beta, float eps,
+                           float momentum, float *running_mean, float *running_var, float *save_mean,
+                           float *save_inv_std, double *stats, et_act act, uint8_t *mask, float *y) {
+    bn_forward(rows, c, x, gamma, beta, eps, momentum, running_mean, running_var, save_mean, save_inv_std, stats, y);
+    if (mask) act_forward_mask(rows * c, act, y, y, mask);
+}
+
 static void bn_train_act(size_t rows, size_t c, const float *x, const float *gamma, const float *beta, float eps,
                          float momentum, float *running_mean, float *running_var, float *save_mean,
                          float *save_inv_std, et_act act, uint8_t *mask, float *y) {
-    bn_train(rows, c, x, gamma, beta, eps, momentum, running_mean, running_var, save_mean, save_inv_std, y);
-    act_forward_mask(rows * c, act, y, y, mask);
+    bn_train_stats(rows, c, x, gamma, beta, eps, momentum, running_mean, running_var, save_mean, save_inv_std, NULL,
+                   act, mask, y);
+}
+
+/* y of bn_train_stats again from its stats: its last pass, then the act
+ * act_forward_mask applies (per element, so without its mask and blocks). */
+static void bn_apply(size_t rows, size_t c, const float *x, const float *gamma, const float *beta,
+                     const double *stats, et_act act, float *y) {
+    double mu[BN_CH], is[BN_CH], ga[BN_CH], be[BN_CH];
+    for (size_t c0 = 0; c0 < c; c0 += BN_CH) {
+        const size_t cb = c - c0 < BN_CH ? c - c0 : BN_CH;
+        for (size_t j = 0; j < BN_CH; j++) {
+            mu[j] = j < cb ? stats[c0 + j] : 0.0;
+            is[j] = j < cb ? stats[c + c0 + j] : 0.0;
+            ga[j] = j < cb ? (double)gamma[c0 + j] : 0.0;
+            be[j] = j < cb ? (double)beta[c0 + j] : 0.0;
+        }
+        bn_out_pass(rows, c, c0, cb, x, mu, is, ga, be, y);
+    }
+    if (act.kind != ET_ACT_NONE) ET_FN(et_f32_act)(rows * c, act, y, y);
 }
 
 /* dy of the batchnorm, or (mask given) the gradient a ReLU/clip after it

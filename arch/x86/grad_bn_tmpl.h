@@ -28,11 +28,36 @@
 #define BN_INLINE static inline
 #endif
 
-/* The forward; with mask, y = act(batchnorm) for a ReLU/clip act, lane-exact
- * with the float forward act on the rounded output, and the act's bit mask. */
+/* The last pass of the forward over one chunk of cb channels from c0: y from
+ * the chunk's double mean, inverse std, gamma and beta (lanes past cb 0).
+ * With a ReLU/clip act, y = act(batchnorm), lane-exact with the float forward
+ * act on the rounded output, and mask (if not NULL) gets the act's bits. The
+ * forward and the recompute (bn_apply) share it, so their bits agree. */
+BN_INLINE void bn_out_pass(size_t rows, size_t c, size_t c0, size_t cb, const float *x, const double *mu,
+                           const double *is, const double *ga, const double *be, et_act act, uint8_t *mask,
+                           float *y) {
+    const int clip = act.kind == ET_ACT_CLIP, gate = clip || act.kind == ET_ACT_RELU;
+    const VD lo = VD_SET1(clip ? (double)act.a : 0.0), hi = VD_SET1(clip ? (double)act.b : 0.0);
+    BN_PASS(rows, cb, {
+        VD v = VD_MUL(VD_SUB(VD_LOADFM(x + o + j, tm), VD_LOAD(mu + j)), VD_LOAD(is + j));
+        VD r = VD_ADD(VD_MUL(v, VD_LOAD(ga + j)), VD_LOAD(be + j));
+        if (gate) {
+            VD z = VD_ROUNDF(r); /* the float the act would read */
+            VDM on = VD_LT(lo, z);
+            r = VD_MAX(lo, z);
+            if (clip) { on = VDM_AND(on, VD_LT(z, hi)); r = VD_MIN(hi, r); }
+            if (mask) vd_bits_put(mask, o + j, cb - j < VDW ? cb - j : VDW, VDM_BITS(on));
+        }
+        VD_STOREFM(y + o + j, tm, r);
+    })
+}
+
+/* The forward; with mask, y = act(batchnorm) for a ReLU/clip act and its bit
+ * mask (without, act is ignored); stats (if not NULL) gets the double mean
+ * and inverse std [2c] that bn_apply recomputes y from. */
 BN_INLINE void bn_forward(size_t rows, size_t c, const float *x, const float *gamma, const float *beta, float eps,
                           float momentum, float *running_mean, float *running_var, float *save_mean,
-                          float *save_inv_std, et_act act, uint8_t *mask, float *y) {
+                          float *save_inv_std, double *stats, et_act act, uint8_t *mask, float *y) {
     double acc[BN_CH], mu[BN_CH], is[BN_CH], ga[BN_CH], be[BN_CH];
     const double m = (double)momentum;
     for (size_t c0 = 0; c0 < c; c0 += BN_CH) {
@@ -56,33 +81,23 @@ BN_INLINE void bn_forward(size_t rows, size_t c, const float *x, const float *ga
             be[j] = (double)beta[k];
             save_mean[k] = (float)mu[j];
             save_inv_std[k] = (float)is[j];
+            if (stats) { stats[k] = mu[j]; stats[c + k] = is[j]; }
             /* unbiased variance for the running stats; one row leaves them as they are */
             if (rows < 2) continue;
             if (running_mean) running_mean[k] = (float)((1.0 - m) * (double)running_mean[k] + m * mu[j]);
             if (running_var)
                 running_var[k] = (float)((1.0 - m) * (double)running_var[k] + m * acc[j] / (double)(rows - 1));
         }
-        const int clip = act.kind == ET_ACT_CLIP;
-        const VD lo = VD_SET1(clip ? (double)act.a : 0.0), hi = VD_SET1(clip ? (double)act.b : 0.0);
-        BN_PASS(rows, cb, {
-            VD v = VD_MUL(VD_SUB(VD_LOADFM(x + o + j, tm), VD_LOAD(mu + j)), VD_LOAD(is + j));
-            VD r = VD_ADD(VD_MUL(v, VD_LOAD(ga + j)), VD_LOAD(be + j));
-            if (mask) {
-                VD z = VD_ROUNDF(r); /* the float the act would read */
-                VDM on = VD_LT(lo, z);
-                r = VD_MAX(lo, z);
-                if (clip) { on = VDM_AND(on, VD_LT(z, hi)); r = VD_MIN(hi, r); }
-                vd_bits_put(mask, o + j, cb - j < VDW ? cb - j : VDW, VDM_BITS(on));
-            }
-            VD_STOREFM(y + o + j, tm, r);
-        })
+        bn_out_pass(rows, c, c0, cb, x, mu, is, ga, be, mask ? act : et_act_none(), mask, y);
     }
+    size_t n = rows * c;
+    if (mask && n % 8) mask[n / 8] = (uint8_t)(mask[n / 8] & ((1u << (n % 8)) - 1u)); /* as act_mask: no stray bits */
 }
 
 static void bn_train(size_t rows, size_t c, const float *x, const float *gamma, const float *beta, float eps,
                      float momentum, float *running_mean, float *running_var, float *save_mean,
                      float *save_inv_std, float *y) {
-    bn_forward(rows, c, x, gamma, beta, eps, momentum, running_mean, running_var, save_mean, save_inv_std,
+    bn_forward(rows, c, x, gamma, beta, eps, momentum, running_mean, running_var, save_mean, save_inv_std, NULL,
                et_act_none(), NULL, y);
 }
 
@@ -90,10 +105,31 @@ static void bn_train(size_t rows, size_t c, const float *x, const float *gamma, 
 static void bn_train_act(size_t rows, size_t c, const float *x, const float *gamma, const float *beta, float eps,
                          float momentum, float *running_mean, float *running_var, float *save_mean,
                          float *save_inv_std, et_act act, uint8_t *mask, float *y) {
-    size_t n = rows * c;
-    bn_forward(rows, c, x, gamma, beta, eps, momentum, running_mean, running_var, save_mean, save_inv_std, act,
-               mask, y);
-    if (n % 8) mask[n / 8] = (uint8_t)(mask[n / 8] & ((1u << (n % 8)) - 1u)); /* as act_mask: no stray bits */
+    bn_forward(rows, c, x, gamma, beta, eps, momentum, running_mean, running_var, save_mean, save_inv_std, NULL,
+               act, mask, y);
+}
+
+static void bn_train_stats(size_t rows, size_t c, const float *x, const float *gamma, const float *beta, float eps,
+                           float momentum, float *running_mean, float *running_var, float *save_mean,
+                           float *save_inv_std, double *stats, et_act act, uint8_t *mask, float *y) {
+    bn_forward(rows, c, x, gamma, beta, eps, momentum, running_mean, running_var, save_mean, save_inv_std, stats,
+               act, mask, y);
+}
+
+/* y of bn_train_stats again from its stats: only its last pass. */
+static void bn_apply(size_t rows, size_t c, const float *x, const float *gamma, const float *beta,
+                     const double *stats, et_act act, float *y) {
+    double mu[BN_CH], is[BN_CH], ga[BN_CH], be[BN_CH];
+    for (size_t c0 = 0; c0 < c; c0 += BN_CH) {
+        const size_t cb = c - c0 < BN_CH ? c - c0 : BN_CH;
+        for (size_t j = 0; j < BN_CH; j++) {
+            mu[j] = j < cb ? stats[c0 + j] : 0.0;
+            is[j] = j < cb ? stats[c + c0 + j] : 0.0;
+            ga[j] = j < cb ? (double)gamma[c0 + j] : 0.0;
+            be[j] = j < cb ? (double)beta[c0 + j] : 0.0;
+        }
+        bn_out_pass(rows, c, c0, cb, x, mu, is, ga, be, act, NULL, y);
+    }
 }
 
 /* dy of the batchnorm, or (mask given) the gradient a ReLU/clip after it

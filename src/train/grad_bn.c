@@ -5,10 +5,17 @@
 
 #include "train/grad_ops.h"
 
-void et_f32_batchnorm_train__ref(size_t rows, size_t c, const float *x, const float *gamma,
-                                 const float *beta, float eps, float momentum,
-                                 float *running_mean, float *running_var,
-                                 float *save_mean, float *save_inv_std, float *y) {
+/* One output element from the statistics the forward normalised with: the
+ * forward and the recompute share it, so their bits agree. */
+static float bn_out(float x, double mean, double inv_std, float gamma, float beta) {
+    double v = ((double)x - mean) * inv_std;
+    return (float)(v * (double)gamma + (double)beta);
+}
+
+void et_f32_batchnorm_train_stats__ref(size_t rows, size_t c, const float *x, const float *gamma,
+                                       const float *beta, float eps, float momentum, float *running_mean,
+                                       float *running_var, float *save_mean, float *save_inv_std, double *stats,
+                                       et_act act, uint8_t *mask, float *y) {
     const double m = (double)momentum;
     for (size_t k = 0; k < c; k++) {
         /* Two passes in double: the mean first, then the squared deviations,
@@ -25,10 +32,8 @@ void et_f32_batchnorm_train__ref(size_t rows, size_t c, const float *x, const fl
         double inv_std = 1.0 / sqrt(var + (double)eps);
         save_mean[k] = (float)mean;
         save_inv_std[k] = (float)inv_std;
-        for (size_t r = 0; r < rows; r++) {
-            double v = ((double)x[r * c + k] - mean) * inv_std;
-            y[r * c + k] = (float)(v * (double)gamma[k] + (double)beta[k]);
-        }
+        if (stats) { stats[k] = mean; stats[c + k] = inv_std; }
+        for (size_t r = 0; r < rows; r++) y[r * c + k] = bn_out(x[r * c + k], mean, inv_std, gamma[k], beta[k]);
         /* Running stats get the UNBIASED variance, as PyTorch. With a single
          * row it is undefined (PyTorch refuses such a batch): the running
          * stats are then left as they are rather than poisoned with NaN. */
@@ -39,15 +44,31 @@ void et_f32_batchnorm_train__ref(size_t rows, size_t c, const float *x, const fl
             running_var[k] = (float)((1.0 - m) * (double)running_var[k] +
                                      m * ss / (double)(rows - 1));
     }
+    if (mask) et_f32_act_forward_mask__ref(rows * c, act, y, y, mask);
+}
+
+void et_f32_batchnorm_train__ref(size_t rows, size_t c, const float *x, const float *gamma,
+                                 const float *beta, float eps, float momentum,
+                                 float *running_mean, float *running_var,
+                                 float *save_mean, float *save_inv_std, float *y) {
+    et_f32_batchnorm_train_stats__ref(rows, c, x, gamma, beta, eps, momentum, running_mean, running_var, save_mean,
+                                      save_inv_std, NULL, et_act_none(), NULL, y);
 }
 
 void et_f32_batchnorm_train_act__ref(size_t rows, size_t c, const float *x, const float *gamma,
                                      const float *beta, float eps, float momentum, float *running_mean,
                                      float *running_var, float *save_mean, float *save_inv_std, et_act act,
                                      uint8_t *mask, float *y) {
-    et_f32_batchnorm_train__ref(rows, c, x, gamma, beta, eps, momentum, running_mean, running_var, save_mean,
-                                save_inv_std, y);
-    et_f32_act_forward_mask__ref(rows * c, act, y, y, mask);
+    et_f32_batchnorm_train_stats__ref(rows, c, x, gamma, beta, eps, momentum, running_mean, running_var, save_mean,
+                                      save_inv_std, NULL, act, mask, y);
+}
+
+void et_f32_batchnorm_apply__ref(size_t rows, size_t c, const float *x, const float *gamma, const float *beta,
+                                 const double *stats, et_act act, float *y) {
+    for (size_t k = 0; k < c; k++)
+        for (size_t r = 0; r < rows; r++) y[r * c + k] = bn_out(x[r * c + k], stats[k], stats[c + k], gamma[k], beta[k]);
+    /* the y of et_f32_act_forward_mask__ref, without its mask */
+    if (act.kind != ET_ACT_NONE) et_f32_act__ref(rows * c, act, y, y);
 }
 
 /* dy[i] as the batchnorm sees it: with a mask, what a ReLU/clip after it

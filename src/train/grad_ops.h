@@ -60,6 +60,18 @@ void et_f32_batchnorm_train_act__ref(size_t rows, size_t c, const float *x, cons
                                      const float *beta, float eps, float momentum, float *running_mean,
                                      float *running_var, float *save_mean, float *save_inv_std, et_act act,
                                      uint8_t *mask, float *y);
+/* Either of the two above (act none and mask NULL: the first) that also
+ * writes to stats [2c], when not NULL, the double mean [c] and inverse std
+ * [c] it normalised with. */
+void et_f32_batchnorm_train_stats__ref(size_t rows, size_t c, const float *x, const float *gamma,
+                                       const float *beta, float eps, float momentum, float *running_mean,
+                                       float *running_var, float *save_mean, float *save_inv_std, double *stats,
+                                       et_act act, uint8_t *mask, float *y);
+/* Its y again, to the bit, from the same x, gamma, beta, stats and act (no
+ * mask, no statistics): training recomputes a batchnorm (+ ReLU/clip)
+ * output for backward instead of keeping it alive from the forward. */
+void et_f32_batchnorm_apply__ref(size_t rows, size_t c, const float *x, const float *gamma, const float *beta,
+                                 const double *stats, et_act act, float *y);
 /* Backward of the train-mode forward above: dx += ..., dgamma += ..., dbeta += ...
  * (dgamma/dbeta may be NULL when the affine parameters are frozen). */
 void et_f32_batchnorm_train_backward__ref(size_t rows, size_t c, const float *x, const float *gamma,
