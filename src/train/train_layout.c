@@ -15,9 +15,11 @@ typedef struct tplan {
     uint32_t *root, *groot, *uses, *group;
     uint8_t *role, *needs_x, *folded, *has_grad;
     uint32_t *fuse;      /* train-mode batchnorm: 1 + the ReLU/clip node whose backward it runs, or 0 */
+    uint8_t *recomp, *rcv; /* per node: a batchnorm whose value backward recomputes; per value: that value */
+    uint32_t (*rc_slot)[2]; /* per node: 1 + the batchnorms whose values its backward recomputes first */
     et_act *act;
     uint8_t (*trained)[ET_MAX_PARAMS];
-    et_buf *bufs;        /* [0, nv): values; [nv, 2nv): grads; then z (or its bit mask), dz, masks per node */
+    et_buf *bufs;        /* [0, nv): values; [nv, 2nv): grads; then z (or its bit mask), dz, masks per node; recomputed values */
     uint32_t *order;
     size_t params_bytes, header_bytes, pool, naive, bound, concat_slots, scratch;
     const et_kernels *k;
@@ -26,7 +28,7 @@ typedef struct tplan {
 static void tplan_free(tplan *P) {
     free(P->shapes); free(P->root); free(P->groot); free(P->uses); free(P->group);
     free(P->role); free(P->needs_x); free(P->folded); free(P->has_grad); free(P->act);
-    free(P->trained); free(P->bufs); free(P->order); free(P->fuse);
+    free(P->trained); free(P->bufs); free(P->order); free(P->fuse); free(P->recomp); free(P->rcv); free(P->rc_slot);
 }
 
 static size_t train_threads(const et_train_config *cfg) { return cfg->threads ? cfg->threads : 1; }
@@ -148,11 +150,41 @@ static void plan_fusion(const et_model *m, tplan *P, et_bn_mode bn) {
     }
 }
 
+static int no_recompute;
+
+void et_train_debug_no_recompute(int off) { no_recompute = off; }
+
+/* Values backward recomputes instead of keeping them from the forward: a
+ * train-mode batchnorm's output, or its fused ReLU/clip's, that a backward
+ * reads (a conv's weight gradient its input) is one elementwise pass, exact,
+ * from the batchnorm's input (kept for its own backward) and statistics.
+ * Not when the value is kept anyway (logits, outputs), nor from an input
+ * that is itself recomputed; at most two per reader (a mul reads two). The
+ * first reader in backward order (the last in the graph) recomputes it. */
+static void plan_recompute(const et_model *m, tplan *P, et_bn_mode bn) {
+    for (uint32_t i = P->first; i < P->n_exec && bn == ET_BN_TRAIN && !no_recompute; i++) {
+        const et_node *nd = &m->nodes[i];
+        if (nd->op != ET_OP_BATCHNORM || P->role[i] != ROLE_SUFFIX || P->act[i].kind != ET_ACT_NONE) continue;
+        uint32_t v = P->fuse[i] ? P->fuse[i] : i + 1, reader = 0;
+        int kept = P->root[v] != v || P->root[P->logits] == v || P->rcv[P->root[nd->in[0]]];
+        for (uint32_t k = 0; k < m->n_outputs; k++) kept |= P->root[m->outputs[k]] == v;
+        for (uint32_t r = i + 1; r < P->n_exec && !kept; r++) {
+            if (P->role[r] != ROLE_SUFFIX || !P->needs_x[r]) continue;
+            for (uint32_t k = 0; k < m->nodes[r].n_in; k++)
+                if (P->root[m->nodes[r].in[k]] == v) reader = r + 1;
+        }
+        if (kept || !reader || P->rc_slot[reader - 1][1]) continue;
+        P->rc_slot[reader - 1][P->rc_slot[reader - 1][0] ? 1 : 0] = i + 1;
+        P->recomp[i] = 1;
+        P->rcv[v] = 1;
+    }
+}
+
 static et_status plan_buffers(const et_model *m, tplan *P, et_bn_mode cfg_bn) {
     uint32_t n = P->n_exec, L = n + 1, end = 2 * n + 1;
-    et_buf *B = P->bufs, *G = P->bufs + P->nv, *Z = P->bufs + 2 * P->nv, *DZ = Z + P->n, *MK = DZ + P->n;
+    et_buf *B = P->bufs, *G = P->bufs + P->nv, *Z = P->bufs + 2 * P->nv, *DZ = Z + P->n, *MK = DZ + P->n, *RC = MK + P->n;
 #define BSTEP(j) (L + (n - (j)))
-    size_t total = 3 * (size_t)P->n + 2 * P->nv;
+    size_t total = 3 * (size_t)P->n + 3 * P->nv;
     for (size_t k = 0; k < total; k++) { P->bufs[k].bytes = 0; P->bufs[k].first = UINT32_MAX; P->bufs[k].last = 0; }
     for (uint32_t v = 0; v < P->nv; v++) {
         size_t bytes;
@@ -165,11 +197,7 @@ static et_status plan_buffers(const et_model *m, tplan *P, et_bn_mode cfg_bn) {
     for (uint32_t i = 0; i < P->n; i++) {
         const et_node *nd = &m->nodes[i];
         int suffix = P->role[i] == ROLE_SUFFIX && i < n;
-        for (uint32_t k = 0; k < nd->n_in; k++) {
-            uint32_t v = nd->in[k];
-            widen(&B[P->root[v]], i + 1);
-            if (suffix && P->needs_x[i]) widen(&B[P->root[v]], BSTEP(i));
-        }
+        for (uint32_t k = 0; k < nd->n_in; k++) widen(&B[P->root[nd->in[k]]], i + 1);
         if (suffix && nd->op == ET_OP_SOFTMAX) widen(&B[P->root[i + 1]], BSTEP(i));
         size_t cnt = et_shape_count(P->shapes[i + 1]);
         if (suffix && P->act[i].kind != ET_ACT_NONE) {
@@ -226,6 +254,17 @@ static et_status plan_buffers(const et_model *m, tplan *P, et_bn_mode cfg_bn) {
             widen(&G[P->groot[j + 1]], BSTEP(i));
             widen(&MK[j], BSTEP(i));
         }
+    /* backward reads a node's inputs where they were kept, or recomputed into a buffer of their own */
+    plan_recompute(m, P, cfg_bn);
+    for (uint32_t i = P->first; i < n; i++) {
+        const et_node *nd = &m->nodes[i];
+        if (P->role[i] != ROLE_SUFFIX || !P->needs_x[i]) continue;
+        for (uint32_t k = 0; k < nd->n_in; k++) {
+            uint32_t r = P->root[nd->in[k]];
+            if (P->rcv[r]) RC[r].bytes = B[r].bytes;
+            widen(P->rcv[r] ? &RC[r] : &B[r], BSTEP(i));
+        }
+    }
     for (size_t k = 0; k < total; k++)
         if (P->bufs[k].first == UINT32_MAX) { P->bufs[k].first = P->bufs[k].last = 0; P->bufs[k].bytes = 0; }
     for (size_t k = 0; k < total; k++) P->naive += P->bufs[k].bytes;
@@ -284,6 +323,7 @@ static size_t param_region(const et_model *m, const et_train_config *cfg, tplan 
         }
         if (nd->op == ET_OP_BATCHNORM && P->role[i] == ROLE_SUFFIX)
             bytes += 4 * et_align_up(nd->params[0].count * sizeof(float)) + et_align_up(2 * nd->params[0].count * sizeof(float));
+        if (P->recomp[i]) bytes += et_align_up(2 * nd->params[0].count * sizeof(double));
     }
     return bytes;
 }
@@ -318,7 +358,7 @@ static et_status analyze(const et_model *m, const et_train_config *cfg, tplan *P
     if (st != ET_OK) return st;
     P->n = m->n_nodes;
     P->nv = P->n + 1;
-    size_t nb = 3 * (size_t)P->n + 2 * P->nv;
+    size_t nb = 3 * (size_t)P->n + 3 * P->nv;
     P->shapes = malloc(P->nv * sizeof *P->shapes);
     P->root = malloc(P->nv * sizeof *P->root);
     P->groot = malloc(P->nv * sizeof *P->groot);
@@ -333,8 +373,11 @@ static et_status analyze(const et_model *m, const et_train_config *cfg, tplan *P
     P->bufs = calloc(nb, sizeof *P->bufs);
     P->fuse = calloc(P->n, sizeof *P->fuse);
     P->order = calloc(nb, sizeof *P->order);
+    P->recomp = calloc(P->n, 1);
+    P->rcv = calloc(P->nv, 1);
+    P->rc_slot = calloc(P->n, sizeof *P->rc_slot);
     if (!P->shapes || !P->root || !P->groot || !P->uses || !P->group || !P->role || !P->needs_x || !P->folded ||
-        !P->has_grad || !P->act || !P->trained || !P->bufs || !P->order || !P->fuse)
+        !P->has_grad || !P->act || !P->trained || !P->bufs || !P->order || !P->fuse || !P->recomp || !P->rcv || !P->rc_slot)
         return et_fail(err, len, ET_ERR_NO_MEMORY, "out of memory while planning training");
     if (cfg->threads > 256) return et_fail(err, len, ET_ERR_INVALID_ARG, "threads %zu: at most 256", cfg->threads);
     size_t bn = cfg->batch ? cfg->batch : 1;
@@ -375,7 +418,7 @@ static et_status analyze(const et_model *m, const et_train_config *cfg, tplan *P
     P->params_bytes += train_threads(cfg) * et_align_up(P->scratch); /* one scratch per worker */
     P->header_bytes = et_align_up(sizeof(et_trainer)) + et_align_up(P->n * sizeof(tnode)) +
                       et_align_up(P->n_params * sizeof(tparam)) + et_align_up(P->nv * sizeof(et_shape)) +
-                      2 * et_align_up(P->nv * sizeof(void *)) + et_align_up(P->nv * sizeof(uint64_t)) + /* data, grad, grad_gen */
+                      3 * et_align_up(P->nv * sizeof(void *)) + et_align_up(P->nv * sizeof(uint64_t)) + /* data, grad, back, grad_gen */
                       2 * et_align_up(P->concat_slots * sizeof(void *)) +
                       3 * et_align_up(P->n_groups * sizeof(float));
     return ET_OK;
@@ -466,6 +509,7 @@ static void fill_params(et_trainer *t, const tplan *P, unsigned char **cur) {
             tn->save_inv_std = take(cur, b);
             tn->run_backup = take(cur, 2 * b);
         }
+        if (P->recomp[i]) tn->stats = take(cur, 2 * nd->params[0].count * sizeof(double));
     }
     /* fold after every copy exists: the batchnorm's own params are read in place */
     for (uint32_t i = 0; i < P->first; i++) {
@@ -515,6 +559,7 @@ et_status et_trainer_prepare(const et_model *m, const et_train_config *cfg, void
     t->shapes = take(&cur, P.nv * sizeof *t->shapes);
     t->data = take(&cur, P.nv * sizeof *t->data);
     t->grad = take(&cur, P.nv * sizeof *t->grad);
+    t->back = take(&cur, P.nv * sizeof *t->back);
     t->grad_gen = take(&cur, P.nv * sizeof *t->grad_gen);
     t->concat_ptrs = take(&cur, P.concat_slots * sizeof *t->concat_ptrs);
     t->concat_grads = take(&cur, P.concat_slots * sizeof *t->concat_grads);
@@ -550,10 +595,11 @@ et_status et_trainer_prepare(const et_model *m, const et_train_config *cfg, void
         return et_model_fail((et_model *)m, ET_ERR_STATE, "internal: training parameter layout disagrees with its plan");
     }
     unsigned char *pool = cur;
-    et_buf *B = P.bufs, *G = P.bufs + P.nv, *Z = P.bufs + 2 * P.nv, *DZ = Z + P.n, *MK = DZ + P.n;
+    et_buf *B = P.bufs, *G = P.bufs + P.nv, *Z = P.bufs + 2 * P.nv, *DZ = Z + P.n, *MK = DZ + P.n, *RC = MK + P.n;
     for (uint32_t v = 0; v < P.nv; v++) {
         t->shapes[v] = P.shapes[v];
         t->data[v] = (float *)(void *)(pool + B[P.root[v]].offset);
+        t->back[v] = P.rcv[P.root[v]] ? (float *)(void *)(pool + RC[P.root[v]].offset) : t->data[v];
         t->grad[v] = P.has_grad[v] ? (float *)(void *)(pool + G[P.groot[v]].offset) : NULL;
     }
     for (uint32_t i = 0; i < P.n; i++) {
@@ -563,6 +609,8 @@ et_status et_trainer_prepare(const et_model *m, const et_train_config *cfg, void
         tn->act = P.act[i];
         tn->group = P.group[i];
         tn->fuse_act = P.fuse[i];
+        tn->recompute[0] = P.rc_slot[i][0];
+        tn->recompute[1] = P.rc_slot[i][1];
         if (P.fuse[i]) t->nodes[P.fuse[i] - 1].fused = 1;
         if (Z[i].bytes) {
             if (et_act_backward_uses_mask(P.act[i])) tn->zmask = pool + Z[i].offset;

@@ -97,11 +97,12 @@ static void forward_node(et_trainer *t, uint32_t i, int train, const float **cpt
     case ET_OP_BATCHNORM:
         if (tn->fuse_act && train && fuse_fwd(t, G)) {
             uint32_t j = tn->fuse_act - 1;
-            G->bn_train_act(rows, xs.c, x, pw(t, i, 0), pw(t, i, 1), nd->eps, 0.1f, tn->run_mean, tn->run_var,
-                            tn->save_mean, tn->save_inv_std, t->m->nodes[j].act, t->nodes[j].mask, t->data[j + 1]);
+            G->bn_train_stats(rows, xs.c, x, pw(t, i, 0), pw(t, i, 1), nd->eps, 0.1f, tn->run_mean, tn->run_var,
+                              tn->save_mean, tn->save_inv_std, tn->stats, t->m->nodes[j].act, t->nodes[j].mask,
+                              t->data[j + 1]);
         } else if (tn->role == ROLE_SUFFIX && train && t->cfg.bn_mode == ET_BN_TRAIN)
-            G->bn_train(rows, xs.c, x, pw(t, i, 0), pw(t, i, 1), nd->eps, 0.1f, tn->run_mean, tn->run_var,
-                        tn->save_mean, tn->save_inv_std, y);
+            G->bn_train_stats(rows, xs.c, x, pw(t, i, 0), pw(t, i, 1), nd->eps, 0.1f, tn->run_mean, tn->run_var,
+                              tn->save_mean, tn->save_inv_std, tn->stats, et_act_none(), NULL, y);
         else
             k->batchnorm(rows, xs.c, x, pw(t, i, 0), pw(t, i, 1), tn->run_mean ? tn->run_mean : pw(t, i, 2),
                          tn->run_var ? tn->run_var : pw(t, i, 3), nd->eps, y);
@@ -149,11 +150,39 @@ static void debug_fault(et_trainer *t, uint32_t i) {
         et_grad_scale(t->params[t->nodes[i].p[0]].count, t->debug_grad_scale, gw);
 }
 
+/* The value of train-mode batchnorm i (its output, or its fused ReLU/clip's)
+ * again, into the buffer backward reads it from, by the kernels its forward
+ * ran: the plan kept the batchnorm's input and statistics instead of it. */
+static void recompute(et_trainer *t, uint32_t i) {
+    const et_node *nd = &t->m->nodes[i];
+    const tnode *tn = &t->nodes[i];
+    const et_grad_kernels *G = et_grad_kernels_of(t->k);
+    et_shape xs = t->shapes[nd->in[0]];
+    size_t rows = xs.n * xs.h * xs.w;
+    const float *z = t->data[nd->in[0]];
+    if (!tn->fuse_act) {
+        G->bn_apply(rows, xs.c, z, pw(t, i, 0), pw(t, i, 1), tn->stats, et_act_none(), t->back[i + 1]);
+        return;
+    }
+    uint32_t j = tn->fuse_act - 1;
+    float *a = t->back[j + 1];
+    if (fuse_fwd(t, G)) {
+        G->bn_apply(rows, xs.c, z, pw(t, i, 0), pw(t, i, 1), tn->stats, t->m->nodes[j].act, a);
+    } else {
+        /* the batchnorm, then its activation node as the forward ran them
+         * (the mask is rewritten with the bits it holds) */
+        G->bn_apply(rows, xs.c, z, pw(t, i, 0), pw(t, i, 1), tn->stats, et_act_none(), a);
+        act_with_mask(t->k, G, t->m->nodes[j].act, rows * xs.c, a, a, t->nodes[j].mask);
+    }
+}
+
 static void backward_node(et_trainer *t, uint32_t i, float **cgrad) {
     const et_node *nd = &t->m->nodes[i];
     tnode *tn = &t->nodes[i];
+    for (int k = 0; k < 2; k++)
+        if (tn->recompute[k]) recompute(t, tn->recompute[k] - 1);
     et_shape xs = t->shapes[nd->in[0]], ys = t->shapes[i + 1];
-    const float *x = t->data[nd->in[0]];
+    const float *x = t->back[nd->in[0]];
     size_t rows = xs.n * xs.h * xs.w, cnt = et_shape_count(ys);
     /* the SIMD twins of the reference backward kernels for t->k's ISA */
     const et_grad_kernels *G = et_grad_kernels_of(t->k);
@@ -210,7 +239,7 @@ static void backward_node(et_trainer *t, uint32_t i, float **cgrad) {
     case ET_OP_ADD: case ET_OP_MUL: {
         uint32_t yv = nd->in[1];
         float *dyb = t->grad[yv] ? gradbuf(t, yv) : NULL;
-        et_f32_binary_backward__ref(nd->op == ET_OP_ADD ? ET_BINARY_ADD : ET_BINARY_MUL, xs, x, t->shapes[yv], t->data[yv], ys, dy, dx, dyb);
+        et_f32_binary_backward__ref(nd->op == ET_OP_ADD ? ET_BINARY_ADD : ET_BINARY_MUL, xs, x, t->shapes[yv], t->back[yv], ys, dy, dx, dyb);
         break;
     }
     case ET_OP_CONCAT: {
@@ -222,7 +251,7 @@ static void backward_node(et_trainer *t, uint32_t i, float **cgrad) {
     case ET_OP_MAXPOOL: { et_pool_geom g = pool_geom(nd, xs, ys); if (dx) et_f32_maxpool_backward__ref(&g, x, dy, dx); break; }
     case ET_OP_AVGPOOL: { et_pool_geom g = pool_geom(nd, xs, ys); if (dx) et_f32_avgpool_backward__ref(&g, dy, dx); break; }
     case ET_OP_GLOBAL_AVGPOOL: if (dx) et_f32_global_avgpool_backward__ref(xs.n, xs.h * xs.w, xs.c, dy, dx); break;
-    case ET_OP_SOFTMAX: if (dx) et_f32_softmax_backward__ref(rows, xs.c, t->data[i + 1], dy, dx); break;
+    case ET_OP_SOFTMAX: if (dx) et_f32_softmax_backward__ref(rows, xs.c, t->back[i + 1], dy, dx); break;
     case ET_OP_DROPOUT:
         if (dx && t->dropout_off) et_grad_accumulate(cnt, dy, dx);
         else if (dx) et_f32_dropout_backward__ref(cnt, nd->ratio, tn->mask, dy, dx);

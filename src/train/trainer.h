@@ -41,6 +41,8 @@ typedef struct tnode {
     uint8_t repack;
     uint32_t fuse_act;   /* train-mode batchnorm: 1 + the ReLU/clip whose backward it runs (0: none)... */
     uint8_t fused;       /* ...and that activation, whose own backward is then skipped */
+    double *stats;       /* train-mode batchnorm whose value backward recomputes: its double mean, inv std [2c] */
+    uint32_t recompute[2]; /* 1 + batchnorms whose values (or fused ReLU/clip's) this backward recomputes first */
 } tnode;
 
 struct et_trainer {
@@ -61,6 +63,7 @@ struct et_trainer {
     et_shape *shapes;
     float **data;        /* forward value buffers */
     float **grad;        /* gradient buffers (NULL for values without one) */
+    float **back;        /* the forward values as backward reads them: data[v], or its recompute buffer */
     uint64_t *grad_gen;  /* per buffer owner: see et_train_grad_fresh */
     uint64_t batch_gen;
     const float **concat_ptrs;
@@ -118,6 +121,9 @@ void et_train_zero_grads(et_trainer *t);
  * of the node named `node` by factor (NULL turns it off): a deliberate
  * backward bug for the doctor's gradient check. Not thread-safe. */
 void et_train_debug_fault(const char *node, float factor);
+/* Tests only: trainers planned or prepared afterwards keep every value
+ * backward reads instead of recomputing any (off = 1). Not thread-safe. */
+void et_train_debug_no_recompute(int off);
 
 /* Refresh the packed copy of node i after its weights changed. */
 void et_train_repack_node(et_trainer *t, uint32_t i);
