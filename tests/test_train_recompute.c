@@ -289,10 +289,36 @@ static void test_mobilenet_v2(void) {
     et_model_free(m);
 }
 
+/* The last blocks train and the peak is in the frozen prefix's forward:
+ * recomputing would only add the statistics it keeps, so the plan keeps. */
+static void test_only_when_smaller(void) {
+    et_model *m = NULL;
+    CHECK_OK(et_zoo_mobilenet_v2(10, 64, 64, 0.5f, 3, 1, &m));
+    static const char *const cut[1] = {"features.15.conv.0.0"};
+    et_train_config c = cfg_of(ET_OPTIM_SGD, 1);
+    c.height = c.width = 64;
+    c.group_cuts = cut;
+    c.n_group_cuts = 1;
+    c.freeze_to = -1;
+    box r, k;
+    CHECK_OK(open_box(m, &c, 0, &r));
+    CHECK_OK(open_box(m, &c, 1, &k));
+    uint8_t *rc = malloc(r.t->n_values);
+    CHECK(rc);
+    recomputed(r.t, rc);
+    size_t n = 0;
+    for (uint32_t v = 0; v < r.t->n_values; v++) n += rc[v];
+    printf("    last blocks: %zu bytes, %zu values recomputed\n", r.p.total, n);
+    CHECK(n == 0 && r.p.total == k.p.total);
+    free(rc); free(r.arena); free(k.arena);
+    et_model_free(m);
+}
+
 int main(void) {
     RUN(test_recomputed_values_and_plan);
     RUN(test_steps_bit_identical);
     RUN(test_backward_never_reads_the_forward_buffer);
     RUN(test_mobilenet_v2);
+    RUN(test_only_when_smaller);
     return t_summary(__FILE__);
 }

@@ -21,7 +21,7 @@ typedef struct tplan {
     uint8_t (*trained)[ET_MAX_PARAMS];
     et_buf *bufs;        /* [0, nv): values; [nv, 2nv): grads; then z (or its bit mask), dz, masks per node; recomputed values */
     uint32_t *order;
-    size_t params_bytes, header_bytes, pool, naive, bound, concat_slots, scratch;
+    size_t params_bytes, header_bytes, pool, naive, bound, concat_slots, scratch, n_rc;
     const et_kernels *k;
 } tplan;
 
@@ -162,7 +162,7 @@ void et_train_debug_no_recompute(int off) { no_recompute = off; }
  * that is itself recomputed; at most two per reader (a mul reads two). The
  * first reader in backward order (the last in the graph) recomputes it. */
 static void plan_recompute(const et_model *m, tplan *P, et_bn_mode bn) {
-    for (uint32_t i = P->first; i < P->n_exec && bn == ET_BN_TRAIN && !no_recompute; i++) {
+    for (uint32_t i = P->first; i < P->n_exec && bn == ET_BN_TRAIN; i++) {
         const et_node *nd = &m->nodes[i];
         if (nd->op != ET_OP_BATCHNORM || P->role[i] != ROLE_SUFFIX || P->act[i].kind != ET_ACT_NONE) continue;
         uint32_t v = P->fuse[i] ? P->fuse[i] : i + 1, reader = 0;
@@ -177,15 +177,20 @@ static void plan_recompute(const et_model *m, tplan *P, et_bn_mode bn) {
         P->rc_slot[reader - 1][P->rc_slot[reader - 1][0] ? 1 : 0] = i + 1;
         P->recomp[i] = 1;
         P->rcv[v] = 1;
+        P->n_rc++;
     }
 }
 
-static et_status plan_buffers(const et_model *m, tplan *P, et_bn_mode cfg_bn) {
+static et_status plan_buffers(const et_model *m, tplan *P, et_bn_mode cfg_bn, int recompute) {
     uint32_t n = P->n_exec, L = n + 1, end = 2 * n + 1;
     et_buf *B = P->bufs, *G = P->bufs + P->nv, *Z = P->bufs + 2 * P->nv, *DZ = Z + P->n, *MK = DZ + P->n, *RC = MK + P->n;
 #define BSTEP(j) (L + (n - (j)))
     size_t total = 3 * (size_t)P->n + 3 * P->nv;
     for (size_t k = 0; k < total; k++) { P->bufs[k].bytes = 0; P->bufs[k].first = UINT32_MAX; P->bufs[k].last = 0; }
+    memset(P->recomp, 0, P->n);
+    memset(P->rcv, 0, P->nv);
+    memset(P->rc_slot, 0, P->n * sizeof *P->rc_slot);
+    P->n_rc = P->naive = 0;
     for (uint32_t v = 0; v < P->nv; v++) {
         size_t bytes;
         if (!et_mul_ok(et_shape_count(P->shapes[v]), sizeof(float), &bytes)) return ET_ERR_OVERFLOW;
@@ -255,7 +260,7 @@ static et_status plan_buffers(const et_model *m, tplan *P, et_bn_mode cfg_bn) {
             widen(&MK[j], BSTEP(i));
         }
     /* backward reads a node's inputs where they were kept, or recomputed into a buffer of their own */
-    plan_recompute(m, P, cfg_bn);
+    if (recompute) plan_recompute(m, P, cfg_bn);
     for (uint32_t i = P->first; i < n; i++) {
         const et_node *nd = &m->nodes[i];
         if (P->role[i] != ROLE_SUFFIX || !P->needs_x[i]) continue;
@@ -326,6 +331,23 @@ static size_t param_region(const et_model *m, const et_train_config *cfg, tplan 
         if (P->recomp[i]) bytes += et_align_up(2 * nd->params[0].count * sizeof(double));
     }
     return bytes;
+}
+
+/* Buffers and the parameter region (fixed: its bytes that do not depend on
+ * the buffers). Recomputing costs elementwise passes: only when it makes
+ * the arena smaller (a peak elsewhere, e.g. in a frozen prefix's forward,
+ * would leave only the statistics it keeps). */
+static et_status plan_memory(const et_model *m, const et_train_config *cfg, tplan *P, size_t fixed) {
+    et_status st = plan_buffers(m, P, cfg->bn_mode, !no_recompute);
+    P->params_bytes = param_region(m, cfg, P) + fixed;
+    size_t with = P->pool + P->params_bytes;
+    if (st != ET_OK || P->n_rc == 0) return st;
+    st = plan_buffers(m, P, cfg->bn_mode, 0);
+    P->params_bytes = param_region(m, cfg, P) + fixed;
+    if (st != ET_OK || P->pool + P->params_bytes <= with) return st;
+    st = plan_buffers(m, P, cfg->bn_mode, 1);
+    P->params_bytes = param_region(m, cfg, P) + fixed;
+    return st;
 }
 
 static et_status check_cfg(const et_model *m, const et_train_config *cfg, char *err, size_t len) {
@@ -411,11 +433,11 @@ static et_status analyze(const et_model *m, const et_train_config *cfg, tplan *P
     }
     for (uint32_t i = 0; i < P->n; i++)
         if (m->nodes[i].op == ET_OP_CONCAT) P->concat_slots += m->nodes[i].n_in;
-    if ((st = plan_buffers(m, P, cfg->bn_mode)) != ET_OK) return et_fail(err, len, st, "training buffers overflow size_t");
     P->k = et_kernels_for(ET_ISA_AUTO, err, len);
     if (!P->k) return ET_ERR_UNSUPPORTED;
-    P->params_bytes = param_region(m, cfg, P) + pack_region(m, P->k, P, &P->scratch);
-    P->params_bytes += train_threads(cfg) * et_align_up(P->scratch); /* one scratch per worker */
+    size_t packed = pack_region(m, P->k, P, &P->scratch);
+    packed += train_threads(cfg) * et_align_up(P->scratch); /* one scratch per worker */
+    if ((st = plan_memory(m, cfg, P, packed)) != ET_OK) return et_fail(err, len, st, "training buffers overflow size_t");
     P->header_bytes = et_align_up(sizeof(et_trainer)) + et_align_up(P->n * sizeof(tnode)) +
                       et_align_up(P->n_params * sizeof(tparam)) + et_align_up(P->nv * sizeof(et_shape)) +
                       3 * et_align_up(P->nv * sizeof(void *)) + et_align_up(P->nv * sizeof(uint64_t)) + /* data, grad, back, grad_gen */
