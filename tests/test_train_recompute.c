@@ -9,8 +9,9 @@
 #include "train/trainer.h"
 #include "zoo/zoo.h"
 
-/* Value ids of the values the plan should recompute (filled by net()). */
-typedef struct ids { int v[8]; } ids;
+/* Value ids of the values the plan should recompute (filled by net()): the
+ * batchnorm (+ act) outputs, then the depthwise conv's output. */
+typedef struct ids { int v[9]; } ids;
 
 static int conv(et_builder *b, int in, size_t ic, size_t oc, size_t k, size_t s, size_t groups, unsigned seed) {
     float w[8 * 9 * 8];
@@ -47,7 +48,8 @@ static et_model *net(ids *id) {
     et_builder *b = NULL;
     if (et_builder_new(3, 12, 12, &b) != ET_OK) return NULL;
     int a1 = act(b, bn(b, conv(b, 0, 3, 8, 3, 1, 1, 1), 10), et_act_relu6());
-    int a2 = act(b, bn(b, conv(b, a1, 8, 8, 3, 1, 8, 2), 20), et_act_relu());
+    int z2 = conv(b, a1, 8, 8, 3, 1, 8, 2);
+    int a2 = act(b, bn(b, z2, 20), et_act_relu());
     int b3 = bn(b, conv(b, a2, 8, 8, 1, 1, 1, 3), 30);
     int z4 = bn(b, conv(b, b3, 8, 8, 1, 1, 1, 4), 40);
     int a4 = act(b, z4, et_act_of(ET_ACT_SILU));
@@ -69,7 +71,7 @@ static et_model *net(ids *id) {
     et_model *mdl = NULL;
     if (ok) et_builder_finish(b, &mdl);
     et_builder_free(b);
-    ids want = {{a1, a2, b3, z4, a5, a6, b7, a8}};
+    ids want = {{a1, a2, b3, z4, a5, a6, b7, a8, z2}};
     *id = want;
     return mdl;
 }
@@ -104,14 +106,17 @@ static et_status open_box(const et_model *m, const et_train_config *c, int keep,
     return st;
 }
 
-/* Per value: is it recomputed for backward (by some node's recompute slot)? */
-static void recomputed(const et_trainer *t, uint8_t *rc) {
+/* Per value: is it recomputed for backward (on some node's list)? Returns
+ * the longest list. */
+static size_t recomputed(const et_trainer *t, uint8_t *rc) {
+    size_t longest = 0;
     memset(rc, 0, t->n_values);
-    for (uint32_t i = 0; i < t->n_nodes; i++)
-        for (int q = 0; q < 2; q++) {
-            uint32_t b = t->nodes[i].recompute[q];
-            if (b) rc[t->nodes[b - 1].fuse_act ? t->nodes[b - 1].fuse_act : b] = 1;
-        }
+    for (uint32_t i = 0; i < t->n_nodes; i++) {
+        size_t n = 0;
+        for (uint32_t v = t->nodes[i].recompute; v; v = t->nodes[v - 1].rc_next) rc[v] = 1, n++;
+        if (n > longest) longest = n;
+    }
+    return longest;
 }
 
 /* Every trained parameter, batchnorm running statistic and the logits the same bits. */
@@ -131,7 +136,7 @@ static int same_state(const et_trainer *a, const et_trainer *b) {
 }
 
 /* The plan recomputes exactly the batchnorm (+ act) outputs a backward
- * reads, gives them a buffer of their own, and needs fewer bytes. */
+ * reads and the depthwise conv's output, and needs fewer bytes. */
 static void test_recomputed_values_and_plan(void) {
     ids id;
     et_model *m = net(&id);
@@ -142,42 +147,53 @@ static void test_recomputed_values_and_plan(void) {
     CHECK_OK(open_box(m, &c, 1, &k));
     uint8_t rc[64], rk[64];
     CHECK(r.t->n_values <= 64);
-    recomputed(r.t, rc);
-    recomputed(k.t, rk);
+    size_t longest = recomputed(r.t, rc);
+    CHECK(recomputed(k.t, rk) == 0);
     for (uint32_t v = 0; v < r.t->n_values; v++) {
         int want = 0;
-        for (int q = 0; q < 8; q++) want |= (uint32_t)id.v[q] == v;
+        for (int q = 0; q < 9; q++) want |= (uint32_t)id.v[q] == v;
         CHECKF(rc[v] == want, "value %u: recomputed %d, want %d", v, rc[v], want);
         CHECKF(!rk[v], "value %u recomputed with recompute off", v);
         /* the flatten view of the last is read where its value is recomputed */
         if (want && v + 1 < r.t->n_values && r.t->m->nodes[v].op == ET_OP_FLATTEN) CHECK(r.t->back[v + 1] == r.t->back[v]);
     }
-    /* the mul recomputes both of its inputs */
-    int two = 0;
-    for (uint32_t i = 0; i < r.t->n_nodes; i++) two += r.t->nodes[i].recompute[1] != 0;
-    CHECK(two == 1);
+    /* the pointwise conv after the depthwise one recomputes its input from
+     * the depthwise output, which it recomputes first from the depthwise
+     * input; the mul recomputes both of its inputs */
+    CHECK(longest == 3);
+    uint32_t pw = (uint32_t)id.v[1], mul = (uint32_t)id.v[6];
+    while (r.t->m->nodes[pw].op != ET_OP_CONV2D) pw++;
+    while (r.t->m->nodes[mul].op != ET_OP_MUL) mul++;
+    const tnode *tn = r.t->nodes;
+    CHECK(tn[pw].recompute == (uint32_t)id.v[0] && tn[id.v[0] - 1].rc_next == (uint32_t)id.v[8] &&
+          tn[id.v[8] - 1].rc_next == (uint32_t)id.v[1] && tn[id.v[1] - 1].rc_next == 0);
+    CHECK(tn[mul].recompute == (uint32_t)id.v[5] && tn[id.v[5] - 1].rc_next == (uint32_t)id.v[6] && tn[id.v[6] - 1].rc_next == 0);
     printf("    training activations: %zu bytes recomputing, %zu keeping every value\n", r.p.activations, k.p.activations);
     CHECK(r.p.activations < k.p.activations);
     CHECK(r.p.activations >= r.p.activations_bound && r.p.activations <= r.p.activations_naive);
-    /* another batchnorm mode keeps the old plan: nothing is recomputed */
+    /* frozen statistics: no batchnorm output is recomputed (the depthwise
+     * output, which the frozen backward reads for gamma's gradient, is) */
     et_train_config cf = c;
     cf.bn_mode = ET_BN_FROZEN;
     box f;
     CHECK_OK(open_box(m, &cf, 0, &f));
     recomputed(f.t, rc);
-    for (uint32_t v = 0; v < f.t->n_values; v++) CHECK(!rc[v] && f.t->back[v] == f.t->data[v]);
+    for (uint32_t v = 0; v < f.t->n_values; v++) CHECK(rc[v] == ((uint32_t)id.v[8] == v));
+    for (uint32_t i = 0; i < f.t->n_nodes; i++) CHECK(!f.t->nodes[i].stats);
     free(r.arena); free(k.arena); free(f.arena);
     et_model_free(m);
 }
 
 /* Steps with recompute land on the bits of steps keeping every value:
- * SGD with momentum, and Adam accumulating over two batches. */
+ * SGD with momentum, Adam accumulating over two batches, and Adam with
+ * frozen batchnorm statistics (only the depthwise output is recomputed). */
 static void test_steps_bit_identical(void) {
     ids id;
     et_model *m = net(&id);
     CHECK(m);
-    for (int q = 0; q < 2; q++) {
-        et_train_config c = cfg_of(q ? ET_OPTIM_ADAM : ET_OPTIM_SGD, q ? 2 : 1);
+    for (int q = 0; q < 3; q++) {
+        et_train_config c = cfg_of(q ? ET_OPTIM_ADAM : ET_OPTIM_SGD, q == 1 ? 2 : 1);
+        if (q == 2) c.bn_mode = ET_BN_FROZEN; /* unnormalised activations: Adam's bounded steps */
         box r, k;
         CHECK_OK(open_box(m, &c, 0, &r));
         CHECK_OK(open_box(m, &c, 1, &k));
@@ -189,8 +205,8 @@ static void test_steps_bit_identical(void) {
             CHECK_OK(et_trainer_step(k.t, x, y, &lk));
             CHECKF(memcmp(&lr, &lk, sizeof lr) == 0, "step %d: loss %.9g vs %.9g", s, (double)lr, (double)lk);
         }
-        CHECK(isfinite(lr) && r.t->steps == (q ? 3u : 6u));
-        CHECKF(same_state(r.t, k.t), "%s", q ? "adam" : "sgd");
+        CHECK(isfinite(lr) && r.t->steps == (q == 1 ? 3u : 6u));
+        CHECKF(same_state(r.t, k.t), "case %d", q);
         free(r.arena); free(k.arena);
     }
     et_model_free(m);
@@ -235,7 +251,7 @@ static void test_backward_never_reads_the_forward_buffer(void) {
             }
         poisoned += p.last[v] != 0;
     }
-    CHECK(poisoned == 8);
+    CHECK(poisoned == 9);
     et_train_probe probe = {poison_visit, &p};
     r.t->probe = &probe;
     float x[4 * 12 * 12 * 3];
@@ -261,31 +277,40 @@ static void test_backward_never_reads_the_forward_buffer(void) {
 }
 
 /* MobileNetV2 (width 0.5, 48x48, batch 4): the plan drops every expanded
- * activation and block output, and two steps are the keeping trainer's bits. */
+ * activation and block output, and two steps are the keeping trainer's
+ * bits, also recomputing on three threads (the depthwise convs over the pool). */
 static void test_mobilenet_v2(void) {
     et_model *m = NULL;
     CHECK_OK(et_zoo_mobilenet_v2(10, 48, 48, 0.5f, 3, 1, &m));
     et_train_config c = cfg_of(ET_OPTIM_SGD, 1);
     c.height = c.width = 48;
-    box r, k;
+    box r, k, p;
     CHECK_OK(open_box(m, &c, 0, &r));
     CHECK_OK(open_box(m, &c, 1, &k));
+    c.threads = 3;
+    CHECK_OK(open_box(m, &c, 0, &p));
+    et_threadpool *pool = NULL;
+    CHECK_OK(et_threadpool_create(3, &pool));
+    CHECK_OK(et_trainer_set_threadpool(p.t, pool));
     printf("    activations: %.2f MiB recomputing, %.2f MiB keeping every value\n", (double)r.p.activations / 1048576.0,
            (double)k.p.activations / 1048576.0);
     CHECK(r.p.activations * 10 < k.p.activations * 7);
     CHECK(r.p.total < k.p.total);
     size_t nx = 4 * 48 * 48 * 3;
-    float *x = malloc(nx * sizeof *x), lr = 0.0f, lk = 0.0f;
+    float *x = malloc(nx * sizeof *x), lr = 0.0f, lk = 0.0f, lp = 0.0f;
     CHECK(x);
     int32_t y[4] = {1, 5, 7, 9};
     for (int s = 0; s < 2; s++) {
         t_fill(x, nx, 9u + (unsigned)s);
         CHECK_OK(et_trainer_step(r.t, x, y, &lr));
         CHECK_OK(et_trainer_step(k.t, x, y, &lk));
+        CHECK_OK(et_trainer_step(p.t, x, y, &lp));
     }
-    CHECK(lr == lk);
+    CHECK(lr == lk && lp == lk);
     CHECK(same_state(r.t, k.t));
-    free(x); free(r.arena); free(k.arena);
+    CHECK(same_state(p.t, k.t));
+    et_threadpool_free(pool);
+    free(x); free(r.arena); free(k.arena); free(p.arena);
     et_model_free(m);
 }
 

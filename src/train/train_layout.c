@@ -6,29 +6,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include "plan.h"
-#include "train/trainer.h"
-
-/* Heap temporaries of one planning pass (setup time only). */
-typedef struct tplan {
-    uint32_t n, nv, n_exec, first, logits, n_groups, n_params;
-    et_shape *shapes;
-    uint32_t *root, *groot, *uses, *group;
-    uint8_t *role, *needs_x, *folded, *has_grad;
-    uint32_t *fuse;      /* train-mode batchnorm: 1 + the ReLU/clip node whose backward it runs, or 0 */
-    uint8_t *recomp, *rcv; /* per node: a batchnorm whose value backward recomputes; per value: that value */
-    uint32_t (*rc_slot)[2]; /* per node: 1 + the batchnorms whose values its backward recomputes first */
-    et_act *act;
-    uint8_t (*trained)[ET_MAX_PARAMS];
-    et_buf *bufs;        /* [0, nv): values; [nv, 2nv): grads; then z (or its bit mask), dz, masks per node; recomputed values */
-    uint32_t *order;
-    size_t params_bytes, header_bytes, pool, naive, bound, concat_slots, scratch, n_rc;
-    const et_kernels *k;
-} tplan;
+#include "train/train_plan.h"
 
 static void tplan_free(tplan *P) {
     free(P->shapes); free(P->root); free(P->groot); free(P->uses); free(P->group);
     free(P->role); free(P->needs_x); free(P->folded); free(P->has_grad); free(P->act);
-    free(P->trained); free(P->bufs); free(P->order); free(P->fuse); free(P->recomp); free(P->rcv); free(P->rc_slot);
+    free(P->trained); free(P->bufs); free(P->order); free(P->fuse); free(P->recomp); free(P->rc_node); free(P->rc_at);
+    free(P->rc_first); free(P->rc_next);
 }
 
 static size_t train_threads(const et_train_config *cfg) { return cfg->threads ? cfg->threads : 1; }
@@ -154,43 +138,13 @@ static int no_recompute;
 
 void et_train_debug_no_recompute(int off) { no_recompute = off; }
 
-/* Values backward recomputes instead of keeping them from the forward: a
- * train-mode batchnorm's output, or its fused ReLU/clip's, that a backward
- * reads (a conv's weight gradient its input) is one elementwise pass, exact,
- * from the batchnorm's input (kept for its own backward) and statistics.
- * Not when the value is kept anyway (logits, outputs), nor from an input
- * that is itself recomputed; at most two per reader (a mul reads two). The
- * first reader in backward order (the last in the graph) recomputes it. */
-static void plan_recompute(const et_model *m, tplan *P, et_bn_mode bn) {
-    for (uint32_t i = P->first; i < P->n_exec && bn == ET_BN_TRAIN; i++) {
-        const et_node *nd = &m->nodes[i];
-        if (nd->op != ET_OP_BATCHNORM || P->role[i] != ROLE_SUFFIX || P->act[i].kind != ET_ACT_NONE) continue;
-        uint32_t v = P->fuse[i] ? P->fuse[i] : i + 1, reader = 0;
-        int kept = P->root[v] != v || P->root[P->logits] == v || P->rcv[P->root[nd->in[0]]];
-        for (uint32_t k = 0; k < m->n_outputs; k++) kept |= P->root[m->outputs[k]] == v;
-        for (uint32_t r = i + 1; r < P->n_exec && !kept; r++) {
-            if (P->role[r] != ROLE_SUFFIX || !P->needs_x[r]) continue;
-            for (uint32_t k = 0; k < m->nodes[r].n_in; k++)
-                if (P->root[m->nodes[r].in[k]] == v) reader = r + 1;
-        }
-        if (kept || !reader || P->rc_slot[reader - 1][1]) continue;
-        P->rc_slot[reader - 1][P->rc_slot[reader - 1][0] ? 1 : 0] = i + 1;
-        P->recomp[i] = 1;
-        P->rcv[v] = 1;
-        P->n_rc++;
-    }
-}
-
-static et_status plan_buffers(const et_model *m, tplan *P, et_bn_mode cfg_bn, int recompute) {
+static et_status plan_buffers(const et_model *m, tplan *P, et_bn_mode cfg_bn, int rc_level) {
     uint32_t n = P->n_exec, L = n + 1, end = 2 * n + 1;
     et_buf *B = P->bufs, *G = P->bufs + P->nv, *Z = P->bufs + 2 * P->nv, *DZ = Z + P->n, *MK = DZ + P->n, *RC = MK + P->n;
 #define BSTEP(j) (L + (n - (j)))
     size_t total = 3 * (size_t)P->n + 3 * P->nv;
     for (size_t k = 0; k < total; k++) { P->bufs[k].bytes = 0; P->bufs[k].first = UINT32_MAX; P->bufs[k].last = 0; }
-    memset(P->recomp, 0, P->n);
-    memset(P->rcv, 0, P->nv);
-    memset(P->rc_slot, 0, P->n * sizeof *P->rc_slot);
-    P->n_rc = P->naive = 0;
+    P->naive = 0;
     for (uint32_t v = 0; v < P->nv; v++) {
         size_t bytes;
         if (!et_mul_ok(et_shape_count(P->shapes[v]), sizeof(float), &bytes)) return ET_ERR_OVERFLOW;
@@ -259,16 +213,23 @@ static et_status plan_buffers(const et_model *m, tplan *P, et_bn_mode cfg_bn, in
             widen(&G[P->groot[j + 1]], BSTEP(i));
             widen(&MK[j], BSTEP(i));
         }
-    /* backward reads a node's inputs where they were kept, or recomputed into a buffer of their own */
-    if (recompute) plan_recompute(m, P, cfg_bn);
+    /* backward reads a node's inputs where they were kept, or recomputed
+     * into a buffer of their own; a recompute reads its source there too */
+    et_train_plan_recompute(m, P, cfg_bn, rc_level);
     for (uint32_t i = P->first; i < n; i++) {
         const et_node *nd = &m->nodes[i];
         if (P->role[i] != ROLE_SUFFIX || !P->needs_x[i]) continue;
         for (uint32_t k = 0; k < nd->n_in; k++) {
             uint32_t r = P->root[nd->in[k]];
-            if (P->rcv[r]) RC[r].bytes = B[r].bytes;
-            widen(P->rcv[r] ? &RC[r] : &B[r], BSTEP(i));
+            widen(P->rc_node[r] ? &RC[r] : &B[r], BSTEP(i));
         }
+    }
+    for (uint32_t v = 0; v < P->nv; v++) {
+        if (!P->rc_node[v]) continue;
+        uint32_t s = P->root[m->nodes[P->rc_node[v] - 1].in[0]], at = BSTEP(P->rc_at[v] - 1);
+        RC[v].bytes = B[v].bytes;
+        widen(&RC[v], at);
+        widen(P->rc_node[s] ? &RC[s] : &B[s], at);
     }
     for (size_t k = 0; k < total; k++)
         if (P->bufs[k].first == UINT32_MAX) { P->bufs[k].first = P->bufs[k].last = 0; P->bufs[k].bytes = 0; }
@@ -334,18 +295,22 @@ static size_t param_region(const et_model *m, const et_train_config *cfg, tplan 
 }
 
 /* Buffers and the parameter region (fixed: its bytes that do not depend on
- * the buffers). Recomputing costs elementwise passes: only when it makes
- * the arena smaller (a peak elsewhere, e.g. in a frozen prefix's forward,
- * would leave only the statistics it keeps). */
+ * the buffers), at the recompute level that gives the smallest arena (the
+ * cheaper level on ties). Recomputing costs time in backward: where the
+ * arena's peak is elsewhere (e.g. in a frozen prefix's forward) it would
+ * only add the statistics it keeps, and the plan keeps every value. */
 static et_status plan_memory(const et_model *m, const et_train_config *cfg, tplan *P, size_t fixed) {
-    et_status st = plan_buffers(m, P, cfg->bn_mode, !no_recompute);
-    P->params_bytes = param_region(m, cfg, P) + fixed;
-    size_t with = P->pool + P->params_bytes;
-    if (st != ET_OK || P->n_rc == 0) return st;
-    st = plan_buffers(m, P, cfg->bn_mode, 0);
-    P->params_bytes = param_region(m, cfg, P) + fixed;
-    if (st != ET_OK || P->pool + P->params_bytes <= with) return st;
-    st = plan_buffers(m, P, cfg->bn_mode, 1);
+    size_t best = (size_t)-1;
+    int pick = RC_NONE;
+    for (int level = no_recompute ? RC_NONE : RC_DEPTHWISE; level >= RC_NONE; level--) {
+        et_status st = plan_buffers(m, P, cfg->bn_mode, level);
+        if (st != ET_OK) return st;
+        P->params_bytes = param_region(m, cfg, P) + fixed;
+        if (P->n_rc == 0) level = RC_NONE; /* the keeping plan, as every level below */
+        if (P->pool + P->params_bytes <= best) { best = P->pool + P->params_bytes; pick = level; }
+    }
+    if (pick == RC_NONE) return ET_OK; /* the plan just made */
+    et_status st = plan_buffers(m, P, cfg->bn_mode, pick);
     P->params_bytes = param_region(m, cfg, P) + fixed;
     return st;
 }
@@ -396,10 +361,13 @@ static et_status analyze(const et_model *m, const et_train_config *cfg, tplan *P
     P->fuse = calloc(P->n, sizeof *P->fuse);
     P->order = calloc(nb, sizeof *P->order);
     P->recomp = calloc(P->n, 1);
-    P->rcv = calloc(P->nv, 1);
-    P->rc_slot = calloc(P->n, sizeof *P->rc_slot);
+    P->rc_node = calloc(P->nv, sizeof *P->rc_node);
+    P->rc_at = calloc(P->nv, sizeof *P->rc_at);
+    P->rc_next = calloc(P->nv, sizeof *P->rc_next);
+    P->rc_first = calloc(P->n, sizeof *P->rc_first);
     if (!P->shapes || !P->root || !P->groot || !P->uses || !P->group || !P->role || !P->needs_x || !P->folded ||
-        !P->has_grad || !P->act || !P->trained || !P->bufs || !P->order || !P->fuse || !P->recomp || !P->rcv || !P->rc_slot)
+        !P->has_grad || !P->act || !P->trained || !P->bufs || !P->order || !P->fuse || !P->recomp || !P->rc_node ||
+        !P->rc_at || !P->rc_next || !P->rc_first)
         return et_fail(err, len, ET_ERR_NO_MEMORY, "out of memory while planning training");
     if (cfg->threads > 256) return et_fail(err, len, ET_ERR_INVALID_ARG, "threads %zu: at most 256", cfg->threads);
     size_t bn = cfg->batch ? cfg->batch : 1;
@@ -621,7 +589,7 @@ et_status et_trainer_prepare(const et_model *m, const et_train_config *cfg, void
     for (uint32_t v = 0; v < P.nv; v++) {
         t->shapes[v] = P.shapes[v];
         t->data[v] = (float *)(void *)(pool + B[P.root[v]].offset);
-        t->back[v] = P.rcv[P.root[v]] ? (float *)(void *)(pool + RC[P.root[v]].offset) : t->data[v];
+        t->back[v] = P.rc_node[P.root[v]] ? (float *)(void *)(pool + RC[P.root[v]].offset) : t->data[v];
         t->grad[v] = P.has_grad[v] ? (float *)(void *)(pool + G[P.groot[v]].offset) : NULL;
     }
     for (uint32_t i = 0; i < P.n; i++) {
@@ -631,8 +599,8 @@ et_status et_trainer_prepare(const et_model *m, const et_train_config *cfg, void
         tn->act = P.act[i];
         tn->group = P.group[i];
         tn->fuse_act = P.fuse[i];
-        tn->recompute[0] = P.rc_slot[i][0];
-        tn->recompute[1] = P.rc_slot[i][1];
+        tn->recompute = P.rc_first[i];
+        tn->rc_next = P.rc_next[i + 1];
         if (P.fuse[i]) t->nodes[P.fuse[i] - 1].fused = 1;
         if (Z[i].bytes) {
             if (et_act_backward_uses_mask(P.act[i])) tn->zmask = pool + Z[i].offset;

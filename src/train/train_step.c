@@ -150,37 +150,46 @@ static void debug_fault(et_trainer *t, uint32_t i) {
         et_grad_scale(t->params[t->nodes[i].p[0]].count, t->debug_grad_scale, gw);
 }
 
-/* The value of train-mode batchnorm i (its output, or its fused ReLU/clip's)
- * again, into the buffer backward reads it from, by the kernels its forward
- * ran: the plan kept the batchnorm's input and statistics instead of it. */
-static void recompute(et_trainer *t, uint32_t i) {
+/* Value v again, into the buffer backward reads it from, by the kernel its
+ * forward ran on the same input (kept, or recomputed before it): a
+ * depthwise conv's output, or a train-mode batchnorm's (or its fused
+ * ReLU/clip's) from the double statistics the forward kept. Bit-exact. */
+static void recompute(et_trainer *t, uint32_t v) {
+    uint32_t i = v - 1;
     const et_node *nd = &t->m->nodes[i];
+    if (nd->op == ET_OP_CONV2D) {
+        const tnode *tn = &t->nodes[i];
+        et_conv_geom g;
+        et_train_conv_geom(nd, t->shapes[nd->in[0]], t->shapes[v], &g);
+        et_conv_args a = {&g, t->back[nd->in[0]], tn->packed, pw(t, i, 0), pw(t, i, 1), tn->act, t->back[v]};
+        et_train_conv_forward(t, tn->impl, &a);
+        return;
+    }
+    const int fused = nd->op == ET_OP_ACT;
+    if (fused) i = nd->in[0] - 1; /* the batchnorm that ran this activation */
+    nd = &t->m->nodes[i];
     const tnode *tn = &t->nodes[i];
     const et_grad_kernels *G = et_grad_kernels_of(t->k);
     et_shape xs = t->shapes[nd->in[0]];
     size_t rows = xs.n * xs.h * xs.w;
-    const float *z = t->data[nd->in[0]];
-    if (!tn->fuse_act) {
-        G->bn_apply(rows, xs.c, z, pw(t, i, 0), pw(t, i, 1), tn->stats, et_act_none(), t->back[i + 1]);
-        return;
-    }
-    uint32_t j = tn->fuse_act - 1;
-    float *a = t->back[j + 1];
-    if (fuse_fwd(t, G)) {
-        G->bn_apply(rows, xs.c, z, pw(t, i, 0), pw(t, i, 1), tn->stats, t->m->nodes[j].act, a);
+    const float *z = t->back[nd->in[0]], *gamma = pw(t, i, 0), *beta = pw(t, i, 1);
+    float *y = t->back[v];
+    if (!fused) {
+        G->bn_apply(rows, xs.c, z, gamma, beta, tn->stats, et_act_none(), y);
+    } else if (fuse_fwd(t, G)) {
+        G->bn_apply(rows, xs.c, z, gamma, beta, tn->stats, t->m->nodes[v - 1].act, y);
     } else {
         /* the batchnorm, then its activation node as the forward ran them
          * (the mask is rewritten with the bits it holds) */
-        G->bn_apply(rows, xs.c, z, pw(t, i, 0), pw(t, i, 1), tn->stats, et_act_none(), a);
-        act_with_mask(t->k, G, t->m->nodes[j].act, rows * xs.c, a, a, t->nodes[j].mask);
+        G->bn_apply(rows, xs.c, z, gamma, beta, tn->stats, et_act_none(), y);
+        act_with_mask(t->k, G, t->m->nodes[v - 1].act, rows * xs.c, y, y, t->nodes[v - 1].mask);
     }
 }
 
 static void backward_node(et_trainer *t, uint32_t i, float **cgrad) {
     const et_node *nd = &t->m->nodes[i];
     tnode *tn = &t->nodes[i];
-    for (int k = 0; k < 2; k++)
-        if (tn->recompute[k]) recompute(t, tn->recompute[k] - 1);
+    for (uint32_t v = tn->recompute; v; v = t->nodes[v - 1].rc_next) recompute(t, v);
     et_shape xs = t->shapes[nd->in[0]], ys = t->shapes[i + 1];
     const float *x = t->back[nd->in[0]];
     size_t rows = xs.n * xs.h * xs.w, cnt = et_shape_count(ys);

@@ -42,7 +42,8 @@ typedef struct tnode {
     uint32_t fuse_act;   /* train-mode batchnorm: 1 + the ReLU/clip whose backward it runs (0: none)... */
     uint8_t fused;       /* ...and that activation, whose own backward is then skipped */
     double *stats;       /* train-mode batchnorm whose value backward recomputes: its double mean, inv std [2c] */
-    uint32_t recompute[2]; /* 1 + batchnorms whose values (or fused ReLU/clip's) this backward recomputes first */
+    uint32_t recompute;  /* the first value this node's backward recomputes before it runs (0: none)... */
+    uint32_t rc_next;    /* ...and, on the node producing such a value, the next one (0: the last) */
 } tnode;
 
 struct et_trainer {
