@@ -333,8 +333,8 @@ static void test_mask_shrinks_plan(void) {
     et_model_free(ms);
 }
 
-/* A training step's gradients (batchnorm running its ReLU6's backward) are
- * the bits of the unfused backward a probe pass runs. */
+/* A training step's gradients (batchnorm running its ReLU6's forward and
+ * backward) are the bits of a probe pass, whose forward runs unfused. */
 static void test_fused_step_matches_unfused(void) {
     et_model *m = bn_act_model(et_act_relu6());
     CHECK(m);

@@ -145,6 +145,7 @@ static et_status plan_buffers(const et_model *m, tplan *P, et_bn_mode cfg_bn, in
     size_t total = 3 * (size_t)P->n + 3 * P->nv;
     for (size_t k = 0; k < total; k++) { P->bufs[k].bytes = 0; P->bufs[k].first = UINT32_MAX; P->bufs[k].last = 0; }
     P->naive = 0;
+    memset(P->has_grad, 0, P->nv);
     for (uint32_t v = 0; v < P->nv; v++) {
         size_t bytes;
         if (!et_mul_ok(et_shape_count(P->shapes[v]), sizeof(float), &bytes)) return ET_ERR_OVERFLOW;
@@ -206,12 +207,18 @@ static et_status plan_buffers(const et_model *m, tplan *P, et_bn_mode cfg_bn, in
     for (uint32_t i = 0; i < n; i++)
         if (P->fuse[i]) {
             /* the batchnorm writes the activation's output and mask (forward), and
-             * reads its gradient and mask (backward) */
+             * reads its gradient and mask (backward); its own output (written
+             * when observers want every value) has no gradient buffer, since
+             * the activation's backward always runs inside the batchnorm's */
             uint32_t j = P->fuse[i] - 1;
             widen(&B[P->root[j + 1]], i + 1);
             widen(&MK[j], i + 1);
             widen(&G[P->groot[j + 1]], BSTEP(i));
             widen(&MK[j], BSTEP(i));
+            P->has_grad[i + 1] = 0;
+            G[i + 1].bytes = 0;
+            G[i + 1].first = UINT32_MAX;
+            G[i + 1].last = 0;
         }
     /* backward reads a node's inputs where they were kept, or recomputed
      * into a buffer of their own; a recompute reads its source there too */

@@ -196,10 +196,10 @@ static void backward_node(et_trainer *t, uint32_t i, float **cgrad) {
     /* the SIMD twins of the reference backward kernels for t->k's ISA */
     const et_grad_kernels *G = et_grad_kernels_of(t->k);
     /* a batchnorm runs the backward of the ReLU/clip after it (the plan kept
-     * that one's gradient and mask alive); observers see every node's own */
-    int fuse = !t->probe && !t->unfused;
-    if (fuse && tn->fused) return;
-    if (fuse && tn->fuse_act) {
+     * that one's gradient and mask alive), observed or not: the plan gives
+     * the batchnorm's output no gradient buffer */
+    if (tn->fused) return;
+    if (tn->fuse_act) {
         uint32_t j = tn->fuse_act - 1, xv = nd->in[0];
         /* a gradient buffer not yet used in this batch is written, not zeroed and added to */
         int fresh = t->grad[xv] && t->grad_gen[xv] != t->batch_gen;
@@ -390,7 +390,7 @@ et_status et_train_probe_pass(et_trainer *t, const void *targets, const float *d
     uint64_t draws = t->dropout_counter;
     t->batch_gen++;
     backup_running(t, 0);
-    t->unfused = 1; /* callers read every value and every value's gradient */
+    t->unfused = 1; /* callers read every value, and every gradient that has a buffer */
     forward_range(t, 0, t->n_exec, 1);
     float *dl = targets || dlogits ? gradbuf(t, t->logits) : NULL;
     double l = targets ? compute_loss(t, targets, dl, 1.0f) : 0.0;

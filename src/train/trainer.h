@@ -76,7 +76,7 @@ struct et_trainer {
     uint64_t steps, batches, dropout_counter;
     const struct et_train_probe *probe;  /* observer of every value (monitors), or NULL */
     int dropout_off;                     /* probe passes: dropout acts as identity */
-    int unfused;                         /* probe passes: every node runs its own backward */
+    int unfused;                         /* probe passes: every node writes its own output (no batchnorm + act fusion) */
     uint32_t debug_node;                 /* tests: node whose weight gradient is scaled... */
     float debug_grad_scale;              /* ...by this factor when != 0 (a deliberate bug) */
     char err[ET_ERR_LEN];
