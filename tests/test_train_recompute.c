@@ -171,6 +171,15 @@ static void test_recomputed_values_and_plan(void) {
     printf("    training activations: %zu bytes recomputing, %zu keeping every value\n", r.p.activations, k.p.activations);
     CHECK(r.p.activations < k.p.activations);
     CHECK(r.p.activations >= r.p.activations_bound && r.p.activations <= r.p.activations_naive);
+    /* a batchnorm fused with its activation has no output gradient buffer
+     * (it runs the activation's backward), the activation's output has one */
+    int fused = 0;
+    for (uint32_t i = 0; i < r.t->n_nodes; i++)
+        if (r.t->nodes[i].fuse_act) {
+            fused++;
+            CHECK(!r.t->grad[i + 1] && !k.t->grad[i + 1] && r.t->grad[r.t->nodes[i].fuse_act]);
+        }
+    CHECK(fused == 5);
     /* frozen statistics: no batchnorm output is recomputed (the depthwise
      * output, which the frozen backward reads for gamma's gradient, is) */
     et_train_config cf = c;
