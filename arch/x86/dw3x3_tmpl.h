@@ -29,13 +29,33 @@ DW3_INLINE void dw3_tile(const size_t NP, const size_t S, const float *const *xr
     for (size_t p = 0; p < NP; p++) V_STORE(yp + p * C, v_act(acc[p], act));
 }
 
-/* Output columns [lo, hi) of one row whose three input rows are xr. */
-DW3_INLINE void dw3_row(const size_t S, const float *const *xr, size_t lo, size_t hi, size_t pad_l, size_t C,
-                        const float *wt, size_t cp, const float *bias, float *yrow, et_act act) {
+/* One border pixel: the taps in the padding are skipped, the others run in
+ * the same order as everywhere else. */
+DW3_INLINE void dw3_edge(const size_t S, const float *const *xr, size_t ox, size_t pad_l, size_t iw, size_t C, size_t c,
+                         const V *w, V b, float *yp, et_act act) {
+    V acc = b;
+    size_t p0 = ox * S; /* padded column of tap 0 */
+    int v0 = p0 >= pad_l && p0 - pad_l < iw, v1 = p0 + 1 >= pad_l && p0 + 1 - pad_l < iw,
+        v2 = p0 + 2 >= pad_l && p0 + 2 - pad_l < iw;
+    for (size_t r = 0; r < 3; r++) {
+        const float *base = xr[r] + c;
+        if (v0) acc = V_FMA(V_LOAD(base + (p0 - pad_l) * C), w[r * 3], acc);
+        if (v1) acc = V_FMA(V_LOAD(base + (p0 + 1 - pad_l) * C), w[r * 3 + 1], acc);
+        if (v2) acc = V_FMA(V_LOAD(base + (p0 + 2 - pad_l) * C), w[r * 3 + 2], acc);
+    }
+    V_STORE(yp, v_act(acc, act));
+}
+
+/* Every output column of one row whose three input rows are xr; columns
+ * [lo, hi) have all taps inside. */
+DW3_INLINE void dw3_row(const size_t S, const float *const *xr, size_t lo, size_t hi, size_t ow, size_t pad_l, size_t iw,
+                        size_t C, const float *wt, size_t cp, const float *bias, float *yrow, et_act act) {
     for (size_t c = 0; c + VW <= C; c += VW) {
         V w[9];
         for (size_t t = 0; t < 9; t++) w[t] = V_LOAD(wt + t * cp + c);
         V b = V_LOAD(bias + c);
+        for (size_t ox = 0; ox < lo; ox++) dw3_edge(S, xr, ox, pad_l, iw, C, c, w, b, yrow + ox * C + c, act);
+        for (size_t ox = hi; ox < ow; ox++) dw3_edge(S, xr, ox, pad_l, iw, C, c, w, b, yrow + ox * C + c, act);
         size_t ox = lo;
         for (; ox + DW3_PX <= hi; ox += DW3_PX) dw3_tile(DW3_PX, S, xr, ox * S - pad_l, C, c, w, b, yrow + ox * C + c, act);
 #if DW3_PX > 4

@@ -70,10 +70,8 @@ static void dw_run(const et_conv_args *a, size_t t0, size_t t1, void *scratch) {
         }
         float *yrow = a->y + (n * g->oh + oy) * g->ow * C;
         if (fast3 && nky == 3) {
-            if (g->sw == 1) dw3_row(1, xrow, xlo, xhi, g->pad_l, C, wt, cp, bias, yrow, a->act);
-            else dw3_row(2, xrow, xlo, xhi, g->pad_l, C, wt, cp, bias, yrow, a->act);
-            for (size_t ox = 0; ox < g->ow; ox++)
-                if (ox < xlo || ox >= xhi) dw_pixel(g, xrow, kys, nky, wt, bias, ox, yrow, a->act);
+            if (g->sw == 1) dw3_row(1, xrow, xlo, xhi, g->ow, g->pad_l, g->iw, C, wt, cp, bias, yrow, a->act);
+            else dw3_row(2, xrow, xlo, xhi, g->ow, g->pad_l, g->iw, C, wt, cp, bias, yrow, a->act);
             continue;
         }
         size_t ox = 0;
