@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 # PyTorch side of `edgetune bench --train`: torchvision MobileNetV2-1.0 training
-# images/s and peak RSS, 1 thread, same three configurations and optimizer.
+# images/s and peak RSS, --threads N (default 1), same three configurations and optimizer.
 # Each (allocator, configuration) runs in its own process so ru_maxrss is its own.
 """Usage: /usr/bin/python3 tools/bench/train_pytorch.py [--size 160] [--batch 16]
           [--repeats 10] [--config head|last3|all] [--json]
@@ -26,10 +26,10 @@ import time
 ME = os.path.abspath(__file__)
 
 
-def run_one(cfg, size, batch, repeats):
+def run_one(cfg, size, batch, repeats, threads):
     import torch
     import torchvision
-    torch.set_num_threads(1)
+    torch.set_num_threads(threads)
     torch.manual_seed(0)
     m = torchvision.models.mobilenet_v2(num_classes=10, width_mult=1.0)
     # frozen prefix: features[:cut] (no grad, eval-mode BN); trained: the rest
@@ -95,12 +95,13 @@ def main():
     ap.add_argument("--size", type=int, default=160)
     ap.add_argument("--batch", type=int, default=16)
     ap.add_argument("--repeats", type=int, default=10)
+    ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--config", choices=["head", "last3", "all"])
     ap.add_argument("--json", action="store_true")
     ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     a = ap.parse_args()
     if a.child:
-        print(json.dumps(run_one(a.config, a.size, a.batch, a.repeats)))
+        print(json.dumps(run_one(a.config, a.size, a.batch, a.repeats, a.threads)))
         return 0
     configs = [a.config] if a.config else ["head", "last3", "all"]
     best = {}
@@ -108,9 +109,9 @@ def main():
         for name, env in allocators():
             e = dict(os.environ)
             e.update(env)
-            e["OMP_NUM_THREADS"] = "1"
+            e["OMP_NUM_THREADS"] = str(a.threads)
             r = subprocess.run([sys.executable, ME, "--child", "--config", cfg, "--size", str(a.size),
-                                "--batch", str(a.batch), "--repeats", str(a.repeats)],
+                                "--batch", str(a.batch), "--repeats", str(a.repeats), "--threads", str(a.threads)],
                                env=e, capture_output=True, text=True)
             if r.returncode != 0:
                 print("%s/%s failed: %s" % (cfg, name, r.stderr.strip().splitlines()[-1:]), file=sys.stderr)
@@ -120,8 +121,8 @@ def main():
             if a.json:
                 print(json.dumps(res))
             else:
-                print("%-6s %-15s batch %d %dx%d: median step %.1f ms, %.2f images/s, peak RSS %.1f MiB (loss %.3f)"
-                      % (cfg, name, a.batch, a.size, a.size, res["median_step_ms"], res["images_per_s"],
+                print("%-6s %-15s %d thread(s) batch %d %dx%d: median step %.1f ms, %.2f images/s, peak RSS %.1f MiB (loss %.3f)"
+                      % (cfg, name, a.threads, a.batch, a.size, a.size, res["median_step_ms"], res["images_per_s"],
                          res["peak_rss_mib"], res["loss"]))
             sys.stdout.flush()
             if cfg not in best or res["images_per_s"] > best[cfg]["images_per_s"]:
