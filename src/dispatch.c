@@ -122,9 +122,6 @@ static const et_grad_kernels generic_grad = {
     et_f32_conv2d_backward_weight_part__ref,
     et_f32_batchnorm_train_stats__ref,
     et_f32_batchnorm_apply__ref,
-    et_f32_batchnorm_forward_part__ref,
-    et_f32_batchnorm_apply_part__ref,
-    et_f32_batchnorm_backward_part__ref,
 };
 
 const et_grad_kernels *et_grad_kernels_generic(void) { return &generic_grad; }

@@ -135,19 +135,6 @@ typedef struct et_grad_kernels {
                            float *save_inv_std, double *stats, et_act act, uint8_t *mask, float *y);
     void (*bn_apply)(size_t rows, size_t c, const float *x, const float *gamma, const float *beta,
                      const double *stats, et_act act, float *y);
-    /* Train-mode batchnorm split by channels [cl, ch) for threads, with the
-     * whole call's bits: the forward of bn_train_stats, the recompute of
-     * bn_apply and the backward of bn_train_backward_mask (mask NULL: of
-     * bn_train_backward, overwrite 0). With a mask, c, cl and ch are
-     * multiples of 8. */
-    void (*bn_forward_part)(size_t rows, size_t c, size_t cl, size_t ch, const float *x, const float *gamma,
-                            const float *beta, float eps, float momentum, float *running_mean, float *running_var,
-                            float *save_mean, float *save_inv_std, double *stats, et_act act, uint8_t *mask, float *y);
-    void (*bn_apply_part)(size_t rows, size_t c, size_t cl, size_t ch, const float *x, const float *gamma,
-                          const float *beta, const double *stats, et_act act, float *y);
-    void (*bn_backward_part)(size_t rows, size_t c, size_t cl, size_t ch, const float *x, const float *gamma,
-                             const float *save_mean, const float *save_inv_std, const uint8_t *mask, const float *dy,
-                             float *dx, int overwrite, float *dgamma, float *dbeta);
 } et_grad_kernels;
 
 /* The backward table that goes with a forward table (same ISA: avx2,

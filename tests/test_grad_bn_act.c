@@ -265,56 +265,6 @@ static void act_level(size_t L) {
     }
 }
 
-/* The channel-split batchnorm kernels (training threads) give the whole
- * call's bits: two parts split at a random multiple of 8 channels, the
- * later one first, for the forward (with and without a ReLU6 mask), the
- * recompute and the backward (with and without a mask, both overwrite modes). */
-static void bn_parts_level(size_t L) {
-    const et_grad_kernels *G = level(L);
-    if (!G) return;
-    unsigned s = 4242u + (unsigned)L;
-    const et_act relu6 = {ET_ACT_CLIP, 0.0f, 6.0f};
-    for (int cs = 0; cs < 40; cs++) {
-        size_t rows = 1 + t_rand(&s) % 200, c = 8 * (2 + t_rand(&s) % 8), n = rows * c, cut = 8 * (t_rand(&s) % (c / 8 + 1));
-        int with_mask = cs % 2, over = (cs / 2) % 2;
-        et_act act = with_mask ? relu6 : et_act_none();
-        float *x = malloc(n * 4), *g = malloc(c * 4), *b = malloc(c * 4), *dy = malloc(n * 4);
-        float *y0 = malloc(n * 4), *y1 = malloc(n * 4), *st0 = calloc(4 * c, 4), *st1 = calloc(4 * c, 4);
-        double *d0 = malloc(2 * c * 8), *d1 = malloc(2 * c * 8);
-        uint8_t *m0 = calloc(n / 8 + 1, 1), *m1 = calloc(n / 8 + 1, 1);
-        float *dx0 = malloc(n * 4), *dx1 = malloc(n * 4), *gg0 = calloc(2 * c, 4), *gg1 = calloc(2 * c, 4);
-        CHECK(x && g && b && dy && y0 && y1 && st0 && st1 && d0 && d1 && m0 && m1 && dx0 && dx1 && gg0 && gg1);
-        bn_input(x, rows, c, t_rand(&s));
-        t_fill(g, c, t_rand(&s)); t_fill(b, c, t_rand(&s)); t_fill(dy, n, t_rand(&s)); t_fill(dx0, n, 7);
-        memcpy(dx1, dx0, n * 4);
-        /* forward: running stats st[2c..4c) start equal */
-        G->bn_train_stats(rows, c, x, g, b, 1e-5f, 0.1f, st0 + 2 * c, st0 + 3 * c, st0, st0 + c, d0, act,
-                          with_mask ? m0 : NULL, y0);
-        G->bn_forward_part(rows, c, cut, c, x, g, b, 1e-5f, 0.1f, st1 + 2 * c, st1 + 3 * c, st1, st1 + c, d1, act,
-                           with_mask ? m1 : NULL, y1);
-        G->bn_forward_part(rows, c, 0, cut, x, g, b, 1e-5f, 0.1f, st1 + 2 * c, st1 + 3 * c, st1, st1 + c, d1, act,
-                           with_mask ? m1 : NULL, y1);
-        CHECKF(same_bits(y0, y1, n) && same_bits(st0, st1, 4 * c) && memcmp(d0, d1, 2 * c * 8) == 0 &&
-               memcmp(m0, m1, n / 8 + 1) == 0, "%s forward parts: rows %zu c %zu cut %zu", G->isa, rows, c, cut);
-        /* recompute */
-        G->bn_apply(rows, c, x, g, b, d0, act, y0);
-        G->bn_apply_part(rows, c, cut, c, x, g, b, d0, act, y1);
-        G->bn_apply_part(rows, c, 0, cut, x, g, b, d0, act, y1);
-        CHECKF(same_bits(y0, y1, n), "%s apply parts: rows %zu c %zu cut %zu", G->isa, rows, c, cut);
-        /* backward */
-        if (with_mask) G->bn_train_backward_mask(rows, c, x, g, st0, st0 + c, m0, dy, dx0, over, gg0, gg0 + c);
-        else G->bn_train_backward(rows, c, x, g, st0, st0 + c, dy, dx0, gg0, gg0 + c);
-        G->bn_backward_part(rows, c, cut, c, x, g, st0, st0 + c, with_mask ? m0 : NULL, dy, dx1, with_mask && over, gg1, gg1 + c);
-        G->bn_backward_part(rows, c, 0, cut, x, g, st0, st0 + c, with_mask ? m0 : NULL, dy, dx1, with_mask && over, gg1, gg1 + c);
-        CHECKF(same_bits(dx0, dx1, n) && same_bits(gg0, gg1, 2 * c), "%s backward parts: rows %zu c %zu cut %zu", G->isa, rows,
-               c, cut);
-        free(x); free(g); free(b); free(dy); free(y0); free(y1); free(st0); free(st1); free(d0); free(d1);
-        free(m0); free(m1); free(dx0); free(dx1); free(gg0); free(gg1);
-    }
-}
-
-static void test_batchnorm_parts(void) { for (size_t L = 0; L < N_LEVELS; L++) bn_parts_level(L); }
-
 static void test_batchnorm(void) { for (size_t L = 0; L < L_NEON; L++) bn_level(L); }
 static void test_activation_backward(void) { for (size_t L = 0; L < L_NEON; L++) act_level(L); }
 static void test_batchnorm_neon(void) {
@@ -428,7 +378,6 @@ static void test_fused_step_matches_unfused(void) {
 
 int main(void) {
     RUN(test_batchnorm);
-    RUN(test_batchnorm_parts);
     RUN(test_activation_backward);
     RUN(test_batchnorm_neon);
     RUN(test_activation_backward_neon);

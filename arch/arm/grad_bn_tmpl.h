@@ -42,13 +42,13 @@ BN_INLINE void bn_out_pass(size_t rows, size_t c, size_t c0, size_t cb, const fl
 
 /* stats (if not NULL) gets the double mean and inverse std [2c] that
  * bn_apply recomputes y from. */
-static void bn_forward(size_t rows, size_t c, size_t cl, size_t ch, const float *x, const float *gamma,
-                       const float *beta, float eps, float momentum, float *running_mean, float *running_var,
-                       float *save_mean, float *save_inv_std, double *stats, float *y) {
+static void bn_forward(size_t rows, size_t c, const float *x, const float *gamma, const float *beta, float eps,
+                       float momentum, float *running_mean, float *running_var, float *save_mean,
+                       float *save_inv_std, double *stats, float *y) {
     double acc[BN_CH], mu[BN_CH], is[BN_CH], ga[BN_CH], be[BN_CH];
     const double m = (double)momentum;
-    for (size_t c0 = cl; c0 < ch; c0 += BN_CH) {
-        const size_t cb = ch - c0 < BN_CH ? ch - c0 : BN_CH;
+    for (size_t c0 = 0; c0 < c; c0 += BN_CH) {
+        const size_t cb = c - c0 < BN_CH ? c - c0 : BN_CH;
         for (size_t j = 0; j < BN_CH; j++) acc[j] = mu[j] = is[j] = ga[j] = be[j] = 0.0;
         BN_PASS(rows, cb, VD_STORE(acc + j, VD_ADD(VD_LOAD(acc + j), vd_loadf(x + o + j, nl)));)
         for (size_t j = 0; j < cb; j++) mu[j] = rows ? acc[j] / (double)rows : 0.0;
@@ -79,7 +79,7 @@ static void bn_forward(size_t rows, size_t c, size_t cl, size_t ch, const float 
 static void bn_train(size_t rows, size_t c, const float *x, const float *gamma, const float *beta, float eps,
                      float momentum, float *running_mean, float *running_var, float *save_mean,
                      float *save_inv_std, float *y) {
-    bn_forward(rows, c, 0, c, x, gamma, beta, eps, momentum, running_mean, running_var, save_mean, save_inv_std, NULL, y);
+    bn_forward(rows, c, x, gamma, beta, eps, momentum, running_mean, running_var, save_mean, save_inv_std, NULL, y);
 }
 
 /* With mask: fused with the ReLU/clip forward that follows, y is the
@@ -88,18 +88,8 @@ static void bn_train(size_t rows, size_t c, const float *x, const float *gamma, 
 static void bn_train_stats(size_t rows, size_t c, const float *x, const float *gamma, const float *beta, float eps,
                            float momentum, float *running_mean, float *running_var, float *save_mean,
                            float *save_inv_std, double *stats, et_act act, uint8_t *mask, float *y) {
-    bn_forward(rows, c, 0, c, x, gamma, beta, eps, momentum, running_mean, running_var, save_mean, save_inv_std, stats, y);
+    bn_forward(rows, c, x, gamma, beta, eps, momentum, running_mean, running_var, save_mean, save_inv_std, stats, y);
     if (mask) act_forward_mask(rows * c, act, y, y, mask);
-}
-
-/* Channels [cl, ch) of bn_train_stats; c, cl and ch multiples of 8 when mask
- * is given (each mask byte then belongs to one part). */
-static void bn_forward_part(size_t rows, size_t c, size_t cl, size_t ch, const float *x, const float *gamma,
-                            const float *beta, float eps, float momentum, float *running_mean, float *running_var,
-                            float *save_mean, float *save_inv_std, double *stats, et_act act, uint8_t *mask, float *y) {
-    bn_forward(rows, c, cl, ch, x, gamma, beta, eps, momentum, running_mean, running_var, save_mean, save_inv_std, stats, y);
-    for (size_t r = 0; mask && r < rows; r++)
-        act_forward_mask(ch - cl, act, y + r * c + cl, y + r * c + cl, mask + (r * c + cl) / 8);
 }
 
 static void bn_train_act(size_t rows, size_t c, const float *x, const float *gamma, const float *beta, float eps,
@@ -111,11 +101,11 @@ static void bn_train_act(size_t rows, size_t c, const float *x, const float *gam
 
 /* y of bn_train_stats again from its stats: its last pass, then the act
  * act_forward_mask applies (per element, so without its mask and blocks). */
-static void bn_apply_part(size_t rows, size_t c, size_t cl, size_t ch, const float *x, const float *gamma,
-                          const float *beta, const double *stats, et_act act, float *y) {
+static void bn_apply(size_t rows, size_t c, const float *x, const float *gamma, const float *beta,
+                     const double *stats, et_act act, float *y) {
     double mu[BN_CH], is[BN_CH], ga[BN_CH], be[BN_CH];
-    for (size_t c0 = cl; c0 < ch; c0 += BN_CH) {
-        const size_t cb = ch - c0 < BN_CH ? ch - c0 : BN_CH;
+    for (size_t c0 = 0; c0 < c; c0 += BN_CH) {
+        const size_t cb = c - c0 < BN_CH ? c - c0 : BN_CH;
         for (size_t j = 0; j < BN_CH; j++) {
             mu[j] = j < cb ? stats[c0 + j] : 0.0;
             is[j] = j < cb ? stats[c + c0 + j] : 0.0;
@@ -124,14 +114,7 @@ static void bn_apply_part(size_t rows, size_t c, size_t cl, size_t ch, const flo
         }
         bn_out_pass(rows, c, c0, cb, x, mu, is, ga, be, y);
     }
-    if (act.kind == ET_ACT_NONE) return;
-    if (cl == 0 && ch == c) ET_FN(et_f32_act)(rows * c, act, y, y);
-    else for (size_t r = 0; r < rows; r++) ET_FN(et_f32_act)(ch - cl, act, y + r * c + cl, y + r * c + cl);
-}
-
-static void bn_apply(size_t rows, size_t c, const float *x, const float *gamma, const float *beta,
-                     const double *stats, et_act act, float *y) {
-    bn_apply_part(rows, c, 0, c, x, gamma, beta, stats, act, y);
+    if (act.kind != ET_ACT_NONE) ET_FN(et_f32_act)(rows * c, act, y, y);
 }
 
 /* dy of the batchnorm, or (mask given) the gradient a ReLU/clip after it
@@ -141,14 +124,14 @@ BN_INLINE VD bn_dy(const float *dy, const uint8_t *mask, size_t i, size_t n) {
     return mask ? VD_BLEND(vd_bits(mask, i, n), VD_ZERO(), VD_ADD(VD_ZERO(), d)) : d;
 }
 
-BN_INLINE void bn_backward(size_t rows, size_t c, size_t cl, size_t ch, const float *x, const float *gamma,
-                           const float *save_mean, const float *save_inv_std, const uint8_t *mask, const float *dy,
-                           float *dx, int overwrite, float *dgamma, float *dbeta) {
+BN_INLINE void bn_backward(size_t rows, size_t c, const float *x, const float *gamma, const float *save_mean,
+                           const float *save_inv_std, const uint8_t *mask, const float *dy, float *dx,
+                           int overwrite, float *dgamma, float *dbeta) {
     double sdy[BN_CH], sdyx[BN_CH], mu[BN_CH], is[BN_CH], sc[BN_CH], a[BN_CH];
     if (rows == 0) return;
     const double rn = 1.0 / (double)rows;
-    for (size_t c0 = cl; c0 < ch; c0 += BN_CH) {
-        const size_t cb = ch - c0 < BN_CH ? ch - c0 : BN_CH;
+    for (size_t c0 = 0; c0 < c; c0 += BN_CH) {
+        const size_t cb = c - c0 < BN_CH ? c - c0 : BN_CH;
         for (size_t j = 0; j < BN_CH; j++) {
             sdy[j] = sdyx[j] = sc[j] = a[j] = 0.0;
             mu[j] = j < cb ? (double)save_mean[c0 + j] : 0.0;
@@ -182,20 +165,14 @@ BN_INLINE void bn_backward(size_t rows, size_t c, size_t cl, size_t ch, const fl
 
 static void bn_train_backward(size_t rows, size_t c, const float *x, const float *gamma, const float *save_mean,
                               const float *save_inv_std, const float *dy, float *dx, float *dgamma, float *dbeta) {
-    bn_backward(rows, c, 0, c, x, gamma, save_mean, save_inv_std, NULL, dy, dx, 0, dgamma, dbeta);
+    bn_backward(rows, c, x, gamma, save_mean, save_inv_std, NULL, dy, dx, 0, dgamma, dbeta);
 }
 
 /* Fused with the backward of the ReLU/clip that follows (the mask only selects). */
 static void bn_train_backward_mask(size_t rows, size_t c, const float *x, const float *gamma,
                                    const float *save_mean, const float *save_inv_std, const uint8_t *mask,
                                    const float *dy, float *dx, int overwrite, float *dgamma, float *dbeta) {
-    bn_backward(rows, c, 0, c, x, gamma, save_mean, save_inv_std, mask, dy, dx, overwrite, dgamma, dbeta);
-}
-
-static void bn_backward_part(size_t rows, size_t c, size_t cl, size_t ch, const float *x, const float *gamma,
-                             const float *save_mean, const float *save_inv_std, const uint8_t *mask, const float *dy,
-                             float *dx, int overwrite, float *dgamma, float *dbeta) {
-    bn_backward(rows, c, cl, ch, x, gamma, save_mean, save_inv_std, mask, dy, dx, overwrite, dgamma, dbeta);
+    bn_backward(rows, c, x, gamma, save_mean, save_inv_std, mask, dy, dx, overwrite, dgamma, dbeta);
 }
 
 static void bn_frozen_backward(size_t rows, size_t c, const float *x, const float *gamma, const float *mean,

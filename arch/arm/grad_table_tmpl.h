@@ -77,7 +77,6 @@ static const et_grad_kernels grad_table = {
     bn_train, bn_train_backward, bn_frozen_backward, act_backward, act_mask, act_backward_mask,
     act_forward_mask, bn_train_backward_mask, bn_train_act, conv_weight_units, conv_weight_part,
     bn_train_stats, bn_apply,
-    bn_forward_part, bn_apply_part, bn_backward_part,
 };
 
 const et_grad_kernels *ET_FN(et_grad_kernels)(void) { return &grad_table; }

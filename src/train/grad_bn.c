@@ -12,12 +12,12 @@ static float bn_out(float x, double mean, double inv_std, float gamma, float bet
     return (float)(v * (double)gamma + (double)beta);
 }
 
-/* Channels [cl, ch) of the train-mode forward (no act). */
-static void train_forward(size_t rows, size_t c, size_t cl, size_t ch, const float *x, const float *gamma,
-                          const float *beta, float eps, float momentum, float *running_mean, float *running_var,
-                          float *save_mean, float *save_inv_std, double *stats, float *y) {
+void et_f32_batchnorm_train_stats__ref(size_t rows, size_t c, const float *x, const float *gamma,
+                                       const float *beta, float eps, float momentum, float *running_mean,
+                                       float *running_var, float *save_mean, float *save_inv_std, double *stats,
+                                       et_act act, uint8_t *mask, float *y) {
     const double m = (double)momentum;
-    for (size_t k = cl; k < ch; k++) {
+    for (size_t k = 0; k < c; k++) {
         /* Two passes in double: the mean first, then the squared deviations,
          * which stays accurate when |mean| >> std. */
         double sum = 0.0;
@@ -44,25 +44,7 @@ static void train_forward(size_t rows, size_t c, size_t cl, size_t ch, const flo
             running_var[k] = (float)((1.0 - m) * (double)running_var[k] +
                                      m * ss / (double)(rows - 1));
     }
-}
-
-void et_f32_batchnorm_train_stats__ref(size_t rows, size_t c, const float *x, const float *gamma,
-                                       const float *beta, float eps, float momentum, float *running_mean,
-                                       float *running_var, float *save_mean, float *save_inv_std, double *stats,
-                                       et_act act, uint8_t *mask, float *y) {
-    train_forward(rows, c, 0, c, x, gamma, beta, eps, momentum, running_mean, running_var, save_mean, save_inv_std,
-                  stats, y);
     if (mask) et_f32_act_forward_mask__ref(rows * c, act, y, y, mask);
-}
-
-void et_f32_batchnorm_forward_part__ref(size_t rows, size_t c, size_t cl, size_t ch, const float *x, const float *gamma,
-                                        const float *beta, float eps, float momentum, float *running_mean,
-                                        float *running_var, float *save_mean, float *save_inv_std, double *stats,
-                                        et_act act, uint8_t *mask, float *y) {
-    train_forward(rows, c, cl, ch, x, gamma, beta, eps, momentum, running_mean, running_var, save_mean, save_inv_std,
-                  stats, y);
-    for (size_t r = 0; mask && r < rows; r++) /* row slices start and end on mask bytes (multiples of 8) */
-        et_f32_act_forward_mask__ref(ch - cl, act, y + r * c + cl, y + r * c + cl, mask + (r * c + cl) / 8);
 }
 
 void et_f32_batchnorm_train__ref(size_t rows, size_t c, const float *x, const float *gamma,
@@ -81,19 +63,12 @@ void et_f32_batchnorm_train_act__ref(size_t rows, size_t c, const float *x, cons
                                       save_inv_std, NULL, act, mask, y);
 }
 
-void et_f32_batchnorm_apply_part__ref(size_t rows, size_t c, size_t cl, size_t ch, const float *x, const float *gamma,
-                                      const float *beta, const double *stats, et_act act, float *y) {
-    for (size_t k = cl; k < ch; k++)
-        for (size_t r = 0; r < rows; r++) y[r * c + k] = bn_out(x[r * c + k], stats[k], stats[c + k], gamma[k], beta[k]);
-    /* the y of et_f32_act_forward_mask__ref, without its mask */
-    if (act.kind == ET_ACT_NONE) return;
-    if (cl == 0 && ch == c) et_f32_act__ref(rows * c, act, y, y);
-    else for (size_t r = 0; r < rows; r++) et_f32_act__ref(ch - cl, act, y + r * c + cl, y + r * c + cl);
-}
-
 void et_f32_batchnorm_apply__ref(size_t rows, size_t c, const float *x, const float *gamma, const float *beta,
                                  const double *stats, et_act act, float *y) {
-    et_f32_batchnorm_apply_part__ref(rows, c, 0, c, x, gamma, beta, stats, act, y);
+    for (size_t k = 0; k < c; k++)
+        for (size_t r = 0; r < rows; r++) y[r * c + k] = bn_out(x[r * c + k], stats[k], stats[c + k], gamma[k], beta[k]);
+    /* the y of et_f32_act_forward_mask__ref, without its mask */
+    if (act.kind != ET_ACT_NONE) et_f32_act__ref(rows * c, act, y, y);
 }
 
 /* dy[i] as the batchnorm sees it: with a mask, what a ReLU/clip after it
@@ -103,12 +78,11 @@ static double masked_dy(const uint8_t *mask, const float *dy, size_t i) {
     return (mask[i / 8] >> (i % 8)) & 1 ? 0.0 + (double)dy[i] : 0.0;
 }
 
-void et_f32_batchnorm_backward_part__ref(size_t rows, size_t c, size_t cl, size_t ch, const float *x,
-                                         const float *gamma, const float *save_mean, const float *save_inv_std,
-                                         const uint8_t *mask, const float *dy, float *dx, int overwrite,
-                                         float *dgamma, float *dbeta) {
+static void train_backward(size_t rows, size_t c, const float *x, const float *gamma, const float *save_mean,
+                           const float *save_inv_std, const uint8_t *mask, const float *dy, float *dx,
+                           int overwrite, float *dgamma, float *dbeta) {
     if (rows == 0) return;
-    for (size_t k = cl; k < ch; k++) {
+    for (size_t k = 0; k < c; k++) {
         const double mean = (double)save_mean[k], is = (double)save_inv_std[k];
         /* The two per-channel reductions every dx element depends on. */
         double sdy = 0.0, sdyx = 0.0;
@@ -134,15 +108,14 @@ void et_f32_batchnorm_backward_part__ref(size_t rows, size_t c, size_t cl, size_
 void et_f32_batchnorm_train_backward__ref(size_t rows, size_t c, const float *x, const float *gamma,
                                           const float *save_mean, const float *save_inv_std,
                                           const float *dy, float *dx, float *dgamma, float *dbeta) {
-    et_f32_batchnorm_backward_part__ref(rows, c, 0, c, x, gamma, save_mean, save_inv_std, NULL, dy, dx, 0, dgamma, dbeta);
+    train_backward(rows, c, x, gamma, save_mean, save_inv_std, NULL, dy, dx, 0, dgamma, dbeta);
 }
 
 void et_f32_batchnorm_train_backward_mask__ref(size_t rows, size_t c, const float *x, const float *gamma,
                                                const float *save_mean, const float *save_inv_std,
                                                const uint8_t *mask, const float *dy, float *dx, int overwrite,
                                                float *dgamma, float *dbeta) {
-    et_f32_batchnorm_backward_part__ref(rows, c, 0, c, x, gamma, save_mean, save_inv_std, mask, dy, dx, overwrite, dgamma,
-                                        dbeta);
+    train_backward(rows, c, x, gamma, save_mean, save_inv_std, mask, dy, dx, overwrite, dgamma, dbeta);
 }
 
 void et_f32_batchnorm_frozen_backward__ref(size_t rows, size_t c, const float *x, const float *gamma,

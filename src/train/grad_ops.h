@@ -87,20 +87,6 @@ void et_f32_batchnorm_train_backward_mask__ref(size_t rows, size_t c, const floa
                                                const uint8_t *mask, const float *dy, float *dx, int overwrite,
                                                float *dgamma, float *dbeta);
 /* Backward with frozen statistics (eval-mode BN): inv_std = 1/sqrt(var + eps). */
-/* Channels [cl, ch) only of the forward (as _train_stats), the recompute (as
- * _apply) and the backward (as _train_backward_mask; mask may be NULL), for
- * threads: the same bits as the whole call. With a mask, c, cl and ch are
- * multiples of 8 (each mask byte then belongs to one part). */
-void et_f32_batchnorm_forward_part__ref(size_t rows, size_t c, size_t cl, size_t ch, const float *x, const float *gamma,
-                                        const float *beta, float eps, float momentum, float *running_mean,
-                                        float *running_var, float *save_mean, float *save_inv_std, double *stats,
-                                        et_act act, uint8_t *mask, float *y);
-void et_f32_batchnorm_apply_part__ref(size_t rows, size_t c, size_t cl, size_t ch, const float *x, const float *gamma,
-                                      const float *beta, const double *stats, et_act act, float *y);
-void et_f32_batchnorm_backward_part__ref(size_t rows, size_t c, size_t cl, size_t ch, const float *x,
-                                         const float *gamma, const float *save_mean, const float *save_inv_std,
-                                         const uint8_t *mask, const float *dy, float *dx, int overwrite,
-                                         float *dgamma, float *dbeta);
 void et_f32_batchnorm_frozen_backward__ref(size_t rows, size_t c, const float *x, const float *gamma,
                                            const float *mean, const float *var, float eps,
                                            const float *dy, float *dx, float *dgamma, float *dbeta);

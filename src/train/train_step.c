@@ -97,12 +97,12 @@ static void forward_node(et_trainer *t, uint32_t i, int train, const float **cpt
     case ET_OP_BATCHNORM:
         if (tn->fuse_act && train && fuse_fwd(t, G)) {
             uint32_t j = tn->fuse_act - 1;
-            et_train_bn_forward(t, G, rows, xs.c, x, pw(t, i, 0), pw(t, i, 1), nd->eps, 0.1f, tn->run_mean, tn->run_var,
-                                tn->save_mean, tn->save_inv_std, tn->stats, t->m->nodes[j].act, t->nodes[j].mask,
-                                t->data[j + 1]);
+            G->bn_train_stats(rows, xs.c, x, pw(t, i, 0), pw(t, i, 1), nd->eps, 0.1f, tn->run_mean, tn->run_var,
+                              tn->save_mean, tn->save_inv_std, tn->stats, t->m->nodes[j].act, t->nodes[j].mask,
+                              t->data[j + 1]);
         } else if (tn->role == ROLE_SUFFIX && train && t->cfg.bn_mode == ET_BN_TRAIN)
-            et_train_bn_forward(t, G, rows, xs.c, x, pw(t, i, 0), pw(t, i, 1), nd->eps, 0.1f, tn->run_mean, tn->run_var,
-                                tn->save_mean, tn->save_inv_std, tn->stats, et_act_none(), NULL, y);
+            G->bn_train_stats(rows, xs.c, x, pw(t, i, 0), pw(t, i, 1), nd->eps, 0.1f, tn->run_mean, tn->run_var,
+                              tn->save_mean, tn->save_inv_std, tn->stats, et_act_none(), NULL, y);
         else
             k->batchnorm(rows, xs.c, x, pw(t, i, 0), pw(t, i, 1), tn->run_mean ? tn->run_mean : pw(t, i, 2),
                          tn->run_var ? tn->run_var : pw(t, i, 3), nd->eps, y);
@@ -175,13 +175,13 @@ static void recompute(et_trainer *t, uint32_t v) {
     const float *z = t->back[nd->in[0]], *gamma = pw(t, i, 0), *beta = pw(t, i, 1);
     float *y = t->back[v];
     if (!fused) {
-        et_train_bn_apply(t, G, rows, xs.c, z, gamma, beta, tn->stats, et_act_none(), y);
+        G->bn_apply(rows, xs.c, z, gamma, beta, tn->stats, et_act_none(), y);
     } else if (fuse_fwd(t, G)) {
-        et_train_bn_apply(t, G, rows, xs.c, z, gamma, beta, tn->stats, t->m->nodes[v - 1].act, y);
+        G->bn_apply(rows, xs.c, z, gamma, beta, tn->stats, t->m->nodes[v - 1].act, y);
     } else {
         /* the batchnorm, then its activation node as the forward ran them
          * (the mask is rewritten with the bits it holds) */
-        et_train_bn_apply(t, G, rows, xs.c, z, gamma, beta, tn->stats, et_act_none(), y);
+        G->bn_apply(rows, xs.c, z, gamma, beta, tn->stats, et_act_none(), y);
         act_with_mask(t->k, G, t->m->nodes[v - 1].act, rows * xs.c, y, y, t->nodes[v - 1].mask);
     }
 }
@@ -204,8 +204,8 @@ static void backward_node(et_trainer *t, uint32_t i, float **cgrad) {
         /* a gradient buffer not yet used in this batch is written, not zeroed and added to */
         int fresh = t->grad[xv] && t->grad_gen[xv] != t->batch_gen;
         if (fresh) t->grad_gen[xv] = t->batch_gen;
-        et_train_bn_backward(t, G, rows, xs.c, x, pw(t, i, 0), tn->save_mean, tn->save_inv_std, t->nodes[j].mask,
-                             gradbuf(t, j + 1), t->grad[xv], fresh, pg(t, i, 0), pg(t, i, 1));
+        G->bn_train_backward_mask(rows, xs.c, x, pw(t, i, 0), tn->save_mean, tn->save_inv_std, t->nodes[j].mask,
+                                  gradbuf(t, j + 1), t->grad[xv], fresh, pg(t, i, 0), pg(t, i, 1));
         debug_fault(t, i);
         return;
     }
@@ -237,8 +237,7 @@ static void backward_node(et_trainer *t, uint32_t i, float **cgrad) {
     }
     case ET_OP_BATCHNORM:
         if (t->cfg.bn_mode == ET_BN_TRAIN)
-            et_train_bn_backward(t, G, rows, xs.c, x, pw(t, i, 0), tn->save_mean, tn->save_inv_std, NULL, dy, dx, 0,
-                                 pg(t, i, 0), pg(t, i, 1));
+            G->bn_train_backward(rows, xs.c, x, pw(t, i, 0), tn->save_mean, tn->save_inv_std, dy, dx, pg(t, i, 0), pg(t, i, 1));
         else
             G->bn_frozen_backward(rows, xs.c, x, pw(t, i, 0), tn->run_mean, tn->run_var, nd->eps, dy, dx, pg(t, i, 0), pg(t, i, 1));
         break;

@@ -96,15 +96,6 @@ void et_train_conv_input(const et_trainer *t, const et_grad_kernels *G, const et
                          const float *w, float *dx);
 void et_train_conv_weight(const et_trainer *t, const et_grad_kernels *G, const et_conv_geom *g, const float *x,
                           const float *dy, float *dw);
-void et_train_bn_forward(const et_trainer *t, const et_grad_kernels *G, size_t rows, size_t c, const float *x,
-                         const float *gamma, const float *beta, float eps, float momentum, float *running_mean,
-                         float *running_var, float *save_mean, float *save_inv_std, double *stats, et_act act,
-                         uint8_t *mask, float *y);
-void et_train_bn_apply(const et_trainer *t, const et_grad_kernels *G, size_t rows, size_t c, const float *x,
-                       const float *gamma, const float *beta, const double *stats, et_act act, float *y);
-void et_train_bn_backward(const et_trainer *t, const et_grad_kernels *G, size_t rows, size_t c, const float *x,
-                          const float *gamma, const float *save_mean, const float *save_inv_std, const uint8_t *mask,
-                          const float *dy, float *dx, int overwrite, float *dgamma, float *dbeta);
 void et_train_linear_input(const et_trainer *t, const et_grad_kernels *G, size_t n, size_t in, size_t out,
                            const float *dy, const float *w, float *dx);
 
