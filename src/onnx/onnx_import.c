@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "data/data.h"
 #include "onnx/onnx_conv.h"
 
 et_status ox_err(ox_ctx *c, const ox_node *n, et_status st, const char *fmt, ...) {
@@ -358,17 +359,12 @@ et_status et_onnx_import_file(const char *path, const et_onnx_options *opt,
                               et_model **out, char *err, size_t err_len) {
     if (!path || !out) return ET_ERR_INVALID_ARG;
     *out = NULL;
-    FILE *f = fopen(path, "rb");
-    if (!f) return et_fail(err, err_len, ET_ERR_IO, "%s: cannot open", path);
-    long size = -1;
-    if (fseek(f, 0, SEEK_END) == 0) size = ftell(f);
-    if (size < 0 || fseek(f, 0, SEEK_SET) != 0) { fclose(f); return et_fail(err, err_len, ET_ERR_IO, "%s: cannot determine size", path); }
-    void *buf = malloc(size ? (size_t)size : 1);
-    if (!buf) { fclose(f); return et_fail(err, err_len, ET_ERR_NO_MEMORY, "%s: out of memory for %ld bytes", path, size); }
-    size_t got = fread(buf, 1, (size_t)size, f);
-    fclose(f);
-    if (got != (size_t)size) { free(buf); return et_fail(err, err_len, ET_ERR_IO, "%s: short read", path); }
-    et_status st = et_onnx_import_buffer(buf, got, opt, out, err, err_len);
+    /* a regular file only: a directory's "size" from ftell can be LONG_MAX (found by fuzz_cli) */
+    unsigned char *buf;
+    size_t len;
+    et_status st = et_read_all(path, &buf, &len, err, err_len);
+    if (st != ET_OK) return st;
+    st = et_onnx_import_buffer(buf, len, opt, out, err, err_len);
     free(buf);
     return st;
 }
