@@ -30,7 +30,10 @@ static et_status op_reduce_mean(ox_ctx *c, const ox_node *n) {
     int64_t axes[OX_MAX_RANK];
     size_t na = 0;
     const ox_attr *a = ox_attr_find(n, "axes");
-    if (a && a->type == OXA_INTS && a->n <= OX_MAX_RANK) { na = a->n; memcpy(axes, a->ints, na * sizeof *axes); }
+    if (a && a->type == OXA_INTS && a->n <= OX_MAX_RANK) { /* an empty list has no array (fuzz_onnx) */
+        na = a->n;
+        if (na) memcpy(axes, a->ints, na * sizeof *axes);
+    }
     else if (n->n_in > 1 && *n->in[1]) {
         const ox_tensor *t = ox_const_in(c, n, 1, 0);
         if (!t) return c->first;
