@@ -35,9 +35,6 @@ typedef struct et_fuse_exec {
     size_t threads;
 } et_fuse_exec;
 
-/* Blocks a session runs fused (tests). */
-size_t et_session_fused_blocks(const et_session *s);
-
 /* Run the block starting at node a; code is its fuse[] entry. */
 void et_fuse_run(const et_fuse_exec *x, uint32_t a, uint32_t code);
 /* Nodes in the block a fuse[] code starts (3, or 2 without expand). */

@@ -59,3 +59,21 @@ void et_parallel_for(et_threadpool *pool, size_t threads, size_t tasks,
     }
     et_threadpool_run(pool, n, par_worker, &j);
 }
+
+typedef struct conv_job {
+    const et_conv_impl *ci;
+    const et_conv_args *a;
+    unsigned char *scratch;
+    size_t stride;
+} conv_job;
+
+static void conv_units(void *ctx, size_t t0, size_t t1, size_t wk) {
+    const conv_job *j = ctx;
+    j->ci->run(j->a, t0, t1, j->scratch + wk * j->stride);
+}
+
+void et_parallel_conv(et_threadpool *pool, size_t threads, const et_conv_impl *ci, const et_conv_args *a,
+                      unsigned char *scratch, size_t stride) {
+    conv_job j = {ci, a, scratch, stride};
+    et_parallel_for(pool, threads, ci->tasks(a->g), conv_units, &j);
+}

@@ -324,33 +324,12 @@ et_status et_session_output(et_session *s, size_t i, et_tensor *out) {
     return ET_OK;
 }
 
-/* One conv/linear node spread over the workers (see parallel.h). The impl
- * computes every element alike however the units are split, so results
- * are bit-identical for any thread count. */
-typedef struct conv_job {
-    const et_session *s;
-    const et_conv_impl *ci;
-    et_conv_args a;
-} conv_job;
-
-static void conv_units(void *ctx, size_t t0, size_t t1, size_t wk) {
-    conv_job *j = ctx;
-    j->ci->run(&j->a, t0, t1, j->s->scratch + wk * j->s->scratch_stride);
-}
-
+/* One conv/linear node spread over the workers (see parallel.h). */
 static void run_conv(et_session *s, uint32_t i, const et_conv_geom *g) {
     const et_node *nd = &s->m->nodes[i];
-    conv_job j;
-    j.s = s;
-    j.ci = s->impl[i];
-    j.a.g = g;
-    j.a.x = s->data[nd->in[0]];
-    j.a.packed = s->packed[i];
-    j.a.w = nd->params[0].data;
-    j.a.bias = nd->params[1].count ? nd->params[1].data : NULL;
-    j.a.act = nd->act;
-    j.a.y = s->data[i + 1];
-    et_parallel_for(s->pool, s->threads, j.ci->tasks(g), conv_units, &j);
+    et_conv_args a = {g, s->data[nd->in[0]], s->packed[i], nd->params[0].data,
+                      nd->params[1].count ? nd->params[1].data : NULL, nd->act, s->data[i + 1]};
+    et_parallel_conv(s->pool, s->threads, s->impl[i], &a, s->scratch, s->scratch_stride);
 }
 
 /* Elementwise add/mul of two same-shape tensors, split by pixels like the
@@ -486,12 +465,6 @@ et_status et_session_run_profiled(et_session *s, double *node_seconds, size_t n)
 int et_session_node_fused(const et_session *s, size_t node) {
     if (!live(s) || node >= s->m->n_nodes || !s->fuse[node]) return 0;
     return s->fuse[node] == ET_FUSE_INNER ? 2 : 1;
-}
-
-size_t et_session_fused_blocks(const et_session *s) {
-    size_t k = 0;
-    for (uint32_t i = 0; live(s) && i < s->m->n_nodes; i++) k += s->fuse[i] && s->fuse[i] != ET_FUSE_INNER;
-    return k;
 }
 
 const char *et_session_isa(const et_session *s) { return live(s) ? s->k->isa : "invalid session handle"; }

@@ -10,20 +10,8 @@ et_status et_trainer_set_threadpool(et_trainer *t, et_threadpool *pool) {
     return ET_OK;
 }
 
-typedef struct fwd_job {
-    const et_trainer *t;
-    const et_conv_impl *ci;
-    const et_conv_args *a;
-} fwd_job;
-
-static void fwd_units(void *ctx, size_t t0, size_t t1, size_t wk) {
-    const fwd_job *j = ctx;
-    j->ci->run(j->a, t0, t1, j->t->scratch + wk * j->t->scratch_stride);
-}
-
 void et_train_conv_forward(const et_trainer *t, const et_conv_impl *ci, const et_conv_args *a) {
-    fwd_job j = {t, ci, a};
-    et_parallel_for(t->pool, t->threads, ci->tasks(a->g), fwd_units, &j);
+    et_parallel_conv(t->pool, t->threads, ci, a, t->scratch, t->scratch_stride);
 }
 
 /* Input gradients, one sample per unit: a sample's dx depends on its dy only. */

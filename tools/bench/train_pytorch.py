@@ -3,7 +3,7 @@
 # images/s and peak RSS, --threads N (default 1), same three configurations and optimizer.
 # Each (allocator, configuration) runs in its own process so ru_maxrss is its own.
 """Usage: /usr/bin/python3 tools/bench/train_pytorch.py [--size 160] [--batch 16]
-          [--repeats 10] [--config head|last3|all] [--json]
+          [--repeats 10] [--threads 1] [--config head|last3|all] [--json]
 
 Configurations (as edgetune's):
   head   frozen backbone (eval mode, no_grad), only classifier trains
