@@ -109,19 +109,17 @@ static const et_grad_kernels generic_grad = {
     et_f32_linear_backward_input__ref,
     et_f32_linear_backward_weight__ref,
     ref_grad_scratch,
-    et_f32_batchnorm_train__ref,
-    et_f32_batchnorm_train_backward__ref,
     et_f32_batchnorm_frozen_backward__ref,
     et_f32_act_backward__ref,
     et_f32_act_mask__ref,
     et_f32_act_backward_mask__ref,
     et_f32_act_forward_mask__ref,
-    et_f32_batchnorm_train_backward_mask__ref,
-    et_f32_batchnorm_train_act__ref,
     et_f32_conv2d_backward_weight_units__ref,
     et_f32_conv2d_backward_weight_part__ref,
-    et_f32_batchnorm_train_stats__ref,
-    et_f32_batchnorm_apply__ref,
+    et_f32_bn_sums__ref,
+    et_f32_bn_out__ref,
+    et_f32_bn_grad_sums__ref,
+    et_f32_bn_grad_dx__ref,
 };
 
 const et_grad_kernels *et_grad_kernels_generic(void) { return &generic_grad; }

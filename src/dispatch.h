@@ -98,11 +98,6 @@ typedef struct et_grad_kernels {
     /* Batchnorm over NHWC rows and activations, same signatures and results
      * as the reference kernels of train/grad_ops.h (the piecewise-linear
      * activations and batchnorm to the bit; sigmoid/tanh/SiLU within 1e-5). */
-    void (*bn_train)(size_t rows, size_t c, const float *x, const float *gamma, const float *beta, float eps,
-                     float momentum, float *running_mean, float *running_var, float *save_mean,
-                     float *save_inv_std, float *y);
-    void (*bn_train_backward)(size_t rows, size_t c, const float *x, const float *gamma, const float *save_mean,
-                              const float *save_inv_std, const float *dy, float *dx, float *dgamma, float *dbeta);
     void (*bn_frozen_backward)(size_t rows, size_t c, const float *x, const float *gamma, const float *mean,
                                const float *var, float eps, const float *dy, float *dx, float *dgamma, float *dbeta);
     void (*act_backward)(size_t count, et_act act, const float *x, const float *dy, float *dx);
@@ -112,29 +107,22 @@ typedef struct et_grad_kernels {
      * same ISA computes it (x may be y); the trainer uses it only when the
      * forward table's isa is this table's. */
     void (*act_forward_mask)(size_t count, et_act act, const float *x, float *y, uint8_t *mask);
-    /* bn_train_backward fused with the backward of a ReLU/clip after it (see
-     * et_f32_batchnorm_train_backward_mask__ref). */
-    void (*bn_train_backward_mask)(size_t rows, size_t c, const float *x, const float *gamma, const float *save_mean,
-                                   const float *save_inv_std, const uint8_t *mask, const float *dy, float *dx,
-                                   int overwrite, float *dgamma, float *dbeta);
-    /* bn_train fused with a ReLU/clip forward after it (as act_forward_mask,
-     * so the trainer uses it only with the forward table of this ISA). */
-    void (*bn_train_act)(size_t rows, size_t c, const float *x, const float *gamma, const float *beta, float eps,
-                         float momentum, float *running_mean, float *running_var, float *save_mean,
-                         float *save_inv_std, et_act act, uint8_t *mask, float *y);
     /* conv_weight split for threads: units of output channels (a kernel's
      * own granule); part adds the dw of units [u0, u1) exactly as
      * conv_weight does (db is not touched). */
     size_t (*conv_weight_units)(const et_conv_geom *g);
     void (*conv_weight_part)(const et_conv_geom *g, const float *x, const float *dy, float *dw, size_t u0, size_t u1);
-    /* bn_train (mask NULL) or bn_train_act that also keeps the double
-     * statistics it normalised with, and its y again from them, to the bit
-     * (et_f32_batchnorm_train_stats__ref, et_f32_batchnorm_apply__ref). */
-    void (*bn_train_stats)(size_t rows, size_t c, const float *x, const float *gamma, const float *beta, float eps,
-                           float momentum, float *running_mean, float *running_var, float *save_mean,
-                           float *save_inv_std, double *stats, et_act act, uint8_t *mask, float *y);
-    void (*bn_apply)(size_t rows, size_t c, const float *x, const float *gamma, const float *beta,
-                     const double *stats, et_act act, float *y);
+    /* Train-mode batchnorm in row blocks (et_f32_bn_sums__ref and the rest
+     * of train/grad_ops.h, to the bit); src/train/train_bn.c runs them over
+     * threads. bn_out with a mask is used only with the forward table of
+     * the same ISA, as act_forward_mask. */
+    void (*bn_sums)(size_t r0, size_t r1, size_t c, const float *x, const double *mu, double *acc);
+    void (*bn_out)(size_t r0, size_t r1, size_t c, const float *x, const double *coef, et_act act, uint8_t *mask,
+                   float *y);
+    void (*bn_grad_sums)(size_t r0, size_t r1, size_t c, const float *x, const double *coef, const uint8_t *mask,
+                         const float *dy, double *sdy, double *sdyx);
+    void (*bn_grad_dx)(size_t r0, size_t r1, size_t c, const float *x, const double *coef, double rn,
+                       const uint8_t *mask, const float *dy, int overwrite, float *dx);
 } et_grad_kernels;
 
 /* The backward table that goes with a forward table (same ISA: avx2,

@@ -1,6 +1,7 @@
 /* The batchnorm and activation kernels of every et_grad_kernels table this
  * CPU runs against the reference kernels of train/grad_ops.h, on random
  * shapes with tails (C 1..67, rows 1..300), special values and kinks; the
+ * batchnorm through train_bn.c on 1 and 3 threads; the
  * one-bit activation mask against the pre-activation it replaces; the
  * trainer's plan dropping the input of a ReLU-family activation, and its
  * batchnorm + ReLU6 backward fusion against the unfused backward. The NEON
@@ -12,6 +13,7 @@
 #include "edgetune.h"
 #include "harness.h"
 #include "train/grad_ops.h"
+#include "train/train_bn.h"
 #include "train/trainer.h"
 
 static const et_isa levels[] = {ET_ISA_GENERIC, ET_ISA_AVX2, ET_ISA_AVX512, ET_ISA_NEON};
@@ -40,8 +42,16 @@ static void bn_input(float *x, size_t rows, size_t c, unsigned seed) {
         for (size_t k = 0; k < c; k++) x[r * c + k] = x[r * c + k] * (float)(1 + k % 3) + (float)(k % 5) * 3.0f;
 }
 
+/* The batchnorm runs through train_bn.c on this pool (NULL: the caller
+ * alone), with this many threads. */
+static et_threadpool *bn_pool;
+static size_t bn_threads = 1;
+
 static void bn_case(const et_grad_kernels *G, size_t rows, size_t c, unsigned seed, int *ok) {
     size_t n = rows * c;
+    double *scr = malloc(et_bn_scratch_bytes(rows, c));
+    if (!scr) { *ok = 0; return; }
+    const et_bn_exec ex = {G, bn_pool, bn_threads, scr}, *e = &ex;
     float *x = malloc((n ? n : 1) * 4), *dy = malloc((n ? n : 1) * 4), *g = calloc(c, 4), *b = calloc(c, 4);
     float *st = malloc(12 * c * 4), *y0 = malloc((n ? n : 1) * 4), *y1 = malloc((n ? n : 1) * 4);
     float *dx0 = malloc((n ? n : 1) * 4);
@@ -56,7 +66,7 @@ static void bn_case(const et_grad_kernels *G, size_t rows, size_t c, unsigned se
     /* st: [rm rv sm si dg db] for the reference, then the same for G */
     float *r0 = st, *r1 = st + 6 * c;
     et_f32_batchnorm_train__ref(rows, c, x, g, b, 1e-5f, 0.1f, r0, r0 + c, r0 + 2 * c, r0 + 3 * c, y0);
-    G->bn_train(rows, c, x, g, b, 1e-5f, 0.1f, r1, r1 + c, r1 + 2 * c, r1 + 3 * c, y1);
+    et_bn_train_forward(e, rows, c, x, g, b, 1e-5f, 0.1f, r1, r1 + c, r1 + 2 * c, r1 + 3 * c, NULL, et_act_none(), NULL, y1);
     *ok &= same_bits(y0, y1, n) && same_bits(r0, r1, 4 * c);
     /* fused with a ReLU/clip forward: the activation of y0 and its mask, and the same statistics */
     const et_act fa[3] = {et_act_relu6(), et_act_relu(), et_act_clip(-0.5f, 0.5f)};
@@ -66,7 +76,7 @@ static void bn_case(const et_grad_kernels *G, size_t rows, size_t c, unsigned se
         if (!ya || !yb || !s2 || !ma || !mb) { *ok = 0; return; }
         memcpy(s2, init, 2 * c * 4); memcpy(s2 + 4 * c, init, 2 * c * 4);
         memset(ma, 0xA5, (n + 7) / 8);
-        G->bn_train_act(rows, c, x, g, b, 1e-5f, 0.1f, s2, s2 + c, s2 + 2 * c, s2 + 3 * c, fa[q], ma, ya);
+        et_bn_train_forward(e, rows, c, x, g, b, 1e-5f, 0.1f, s2, s2 + c, s2 + 2 * c, s2 + 3 * c, NULL, fa[q], ma, ya);
         et_f32_batchnorm_train_act__ref(rows, c, x, g, b, 1e-5f, 0.1f, s2 + 4 * c, s2 + 5 * c, s2 + 6 * c, s2 + 7 * c, fa[q], mb, yb);
         *ok &= same_bits(ya, yb, n) && memcmp(ma, mb, (n + 7) / 8) == 0 && same_bits(s2, s2 + 4 * c, 4 * c) && same_bits(s2, r0, 4 * c);
         G->act_forward_mask(n, fa[q], y0, yb, mb);
@@ -83,17 +93,17 @@ static void bn_case(const et_grad_kernels *G, size_t rows, size_t c, unsigned se
         if (!ya || !yb || !s2 || !da || !db || !ma || !mb) { *ok = 0; return; }
         memcpy(s2, init, 2 * c * 4); memcpy(s2 + 4 * c, init, 2 * c * 4);
         memset(ma, 0xA5, n / 8 + 1); memset(mb, 0xA5, n / 8 + 1);
-        G->bn_train_stats(rows, c, x, g, b, 1e-5f, 0.1f, s2, s2 + c, s2 + 2 * c, s2 + 3 * c, da, a, q ? ma : NULL, ya);
+        et_bn_train_forward(e, rows, c, x, g, b, 1e-5f, 0.1f, s2, s2 + c, s2 + 2 * c, s2 + 3 * c, da, a, q ? ma : NULL, ya);
         et_f32_batchnorm_train_stats__ref(rows, c, x, g, b, 1e-5f, 0.1f, s2 + 4 * c, s2 + 5 * c, s2 + 6 * c, s2 + 7 * c, db, a, q ? mb : NULL, yb);
         *ok &= same_bits(ya, yb, n) && memcmp(ma, mb, n / 8 + 1) == 0 && memcmp(da, db, 2 * c * 8) == 0 &&
                same_bits(s2, s2 + 4 * c, 4 * c) && same_bits(s2, r0, 4 * c);
         if (q == 0) *ok &= same_bits(ya, y0, n);
         else {
-            G->bn_train_act(rows, c, x, g, b, 1e-5f, 0.1f, s2 + 4 * c, s2 + 5 * c, s2 + 6 * c, s2 + 7 * c, a, mb, yb);
+            et_bn_train_forward(e, rows, c, x, g, b, 1e-5f, 0.1f, s2 + 4 * c, s2 + 5 * c, s2 + 6 * c, s2 + 7 * c, NULL, a, mb, yb);
             *ok &= same_bits(ya, yb, n) && memcmp(ma, mb, n / 8 + 1) == 0;
         }
         for (size_t i = 0; i < n; i++) yb[i] = NAN;
-        G->bn_apply(rows, c, x, g, b, da, a, yb);
+        et_bn_train_apply(e, rows, c, x, g, b, da, a, yb);
         *ok &= same_bits(ya, yb, n);
         for (size_t i = 0; i < n; i++) yb[i] = NAN;
         et_f32_batchnorm_apply__ref(rows, c, x, g, b, da, a, yb);
@@ -106,7 +116,7 @@ static void bn_case(const et_grad_kernels *G, size_t rows, size_t c, unsigned se
         if (!dx1 || !dx2 || !dg1 || !dg2) { *ok = 0; return; }
         et_f32_batchnorm_train_backward__ref(rows, c, x, g, r0 + 2 * c, r0 + 3 * c, dy, drop == 1 ? NULL : dx1,
                                              drop == 2 ? NULL : dg1, drop == 3 ? NULL : dg1 + c);
-        G->bn_train_backward(rows, c, x, g, r0 + 2 * c, r0 + 3 * c, dy, drop == 1 ? NULL : dx2,
+        et_bn_train_backward(e, rows, c, x, g, r0 + 2 * c, r0 + 3 * c, NULL, dy, drop == 1 ? NULL : dx2, 0,
                              drop == 2 ? NULL : dg2, drop == 3 ? NULL : dg2 + c);
         *ok &= same_bits(dx1, dx2, n) && same_bits(dg1, dg2, 2 * c);
         memcpy(dx1, dx0, n * 4); memcpy(dx2, dx0, n * 4);
@@ -127,40 +137,48 @@ static void bn_case(const et_grad_kernels *G, size_t rows, size_t c, unsigned se
     for (size_t i = 0; i < n; i++) if (i % 7 == 3) dy[i] = -0.0f;
     et_f32_act_mask__ref(n, et_act_relu(), y0, mask);
     G->act_backward_mask(n, et_act_relu(), mask, dy, ga);
-    G->bn_train_backward(rows, c, x, g, r0 + 2 * c, r0 + 3 * c, ga, dx1, dg, dg + c);
-    G->bn_train_backward_mask(rows, c, x, g, r0 + 2 * c, r0 + 3 * c, mask, dy, dx2, 0, dg + 2 * c, dg + 3 * c);
+    et_bn_train_backward(e, rows, c, x, g, r0 + 2 * c, r0 + 3 * c, NULL, ga, dx1, 0, dg, dg + c);
+    et_bn_train_backward(e, rows, c, x, g, r0 + 2 * c, r0 + 3 * c, mask, dy, dx2, 0, dg + 2 * c, dg + 3 * c);
     et_f32_batchnorm_train_backward_mask__ref(rows, c, x, g, r0 + 2 * c, r0 + 3 * c, mask, dy, dx3, 0, dg + 4 * c, dg + 5 * c);
     *ok &= same_bits(dx1, dx2, n) && same_bits(dx1, dx3, n) && same_bits(dg, dg + 2 * c, 2 * c) && same_bits(dg, dg + 4 * c, 2 * c);
     /* overwrite: as into a zeroed dx */
     for (size_t i = 0; i < n; i++) { dx1[i] = 0.0f; dx2[i] = dx3[i] = NAN; }
-    G->bn_train_backward(rows, c, x, g, r0 + 2 * c, r0 + 3 * c, ga, dx1, NULL, NULL);
-    G->bn_train_backward_mask(rows, c, x, g, r0 + 2 * c, r0 + 3 * c, mask, dy, dx2, 1, NULL, NULL);
+    et_bn_train_backward(e, rows, c, x, g, r0 + 2 * c, r0 + 3 * c, NULL, ga, dx1, 0, NULL, NULL);
+    et_bn_train_backward(e, rows, c, x, g, r0 + 2 * c, r0 + 3 * c, mask, dy, dx2, 1, NULL, NULL);
     et_f32_batchnorm_train_backward_mask__ref(rows, c, x, g, r0 + 2 * c, r0 + 3 * c, mask, dy, dx3, 1, NULL, NULL);
     *ok &= same_bits(dx1, dx2, n) && same_bits(dx1, dx3, n);
     free(mask); free(ga); free(dx1); free(dx2); free(dx3); free(dg); free(init);
-    free(x); free(dy); free(g); free(b); free(st); free(y0); free(y1); free(dx0);
+    free(x); free(dy); free(g); free(b); free(st); free(y0); free(y1); free(dx0); free(scr);
 }
 
 /* Batchnorm: the reference's bits (its double sums, in its order) for random
  * shapes, one row, no rows, and more channels than one chunk. */
 static void bn_level(size_t L) {
-    {
-        const et_grad_kernels *G = level(L);
-        if (!G) return;
+    const et_grad_kernels *G = level(L);
+    if (!G) return;
+    /* the caller alone, then 3 threads taking the row blocks */
+    for (int pass = 0; pass < 2; pass++) {
+        if (pass && et_threadpool_create(3, &bn_pool) != ET_OK) { CHECK(0); return; }
+        bn_threads = pass ? 3 : 1;
         unsigned s = 99u + (unsigned)L;
         int ok = 1, cases = 0;
         for (; cases < 120 && ok; cases++) {
             size_t rows = 1 + t_rand(&s) % 300, c = 1 + t_rand(&s) % 67;
             bn_case(G, rows, c, t_rand(&s), &ok);
-            CHECKF(ok, "%s: rows %zu c %zu", G->isa, rows, c);
+            CHECKF(ok, "%s: rows %zu c %zu, %zu threads", G->isa, rows, c, bn_threads);
         }
-        static const size_t edge[][2] = {{0, 5}, {1, 9}, {2, 3}, {37, 300}, {5, 600}, {4096, 24}};
+        /* many blocks with odd channel counts: blocks meet inside mask bytes unless rows align */
+        static const size_t edge[][2] = {{0, 5}, {1, 9}, {2, 3}, {37, 300}, {5, 600}, {4096, 24}, {4100, 13}, {700, 261}};
         for (size_t e = 0; e < sizeof edge / sizeof edge[0]; e++) {
             bn_case(G, edge[e][0], edge[e][1], 7u + (unsigned)e, &ok);
-            CHECKF(ok, "%s: rows %zu c %zu", G->isa, edge[e][0], edge[e][1]);
+            CHECKF(ok, "%s: rows %zu c %zu, %zu threads", G->isa, edge[e][0], edge[e][1], bn_threads);
         }
-        printf("    %s: %d random shapes + edges, bit-identical to the reference\n", G->isa, cases);
+        printf("    %s, %zu thread%s: %d random shapes + edges, bit-identical to the reference\n", G->isa, bn_threads,
+               bn_threads == 1 ? "" : "s", cases);
+        et_threadpool_free(bn_pool);
+        bn_pool = NULL;
     }
+    bn_threads = 1;
 }
 
 /* Activation inputs: random, plus the kinks (0, clip bounds, +-3), signed

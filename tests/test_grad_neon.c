@@ -12,6 +12,7 @@
 #include "guard.h"
 #include "harness.h"
 #include "train/grad_ops.h"
+#include "train/train_bn.h"
 #include "train/trainer.h"
 
 #if defined(ET_HAVE_NEON64) || defined(ET_HAVE_NEON32)
@@ -343,19 +344,23 @@ static void test_bn_act_tails(void) {
             for (size_t j = 0; j < c; j++) st[1][j] = fabsf(st[1][j]) + 0.5f;
             /* st: gamma, running var (also frozen var), beta, running mean, save mean, save inv std, dgamma, dbeta */
             et_f32_batchnorm_train__ref(rows, c, x, st[0], st[2], 1e-5f, 0.1f, NULL, NULL, ref, ref + 16, want);
-            G->bn_train(rows, c, x, st[0], st[2], 1e-5f, 0.1f, st[3], st[1], st[4], st[5], y);
+            double *scr = malloc(et_bn_scratch_bytes(rows, c));
+            CHECK(scr);
+            const et_bn_exec ex = {G, NULL, 1, scr}, *e = &ex;
+            et_bn_train_forward(e, rows, c, x, st[0], st[2], 1e-5f, 0.1f, st[3], st[1], st[4], st[5], NULL, et_act_none(), NULL, y);
             CHECKF(memcmp(y, want, n * 4) == 0 && memcmp(st[4], ref, c * 4) == 0, "bn_train rows %zu c %zu", rows, c);
-            G->bn_train_act(rows, c, x, st[0], st[2], 1e-5f, 0.1f, st[3], st[1], st[4], st[5], et_act_relu6(), m, y);
+            et_bn_train_forward(e, rows, c, x, st[0], st[2], 1e-5f, 0.1f, st[3], st[1], st[4], st[5], NULL, et_act_relu6(), m, y);
             /* keeping the double statistics, and y again from them */
             double *ds = (double *)(void *)gbuf(4 * c);
             CHECK(ds);
-            G->bn_train_stats(rows, c, x, st[0], st[2], 1e-5f, 0.1f, st[3], st[1], st[4], st[5], ds, et_act_relu6(), m, y);
-            G->bn_apply(rows, c, x, st[0], st[2], ds, et_act_relu6(), dx);
+            et_bn_train_forward(e, rows, c, x, st[0], st[2], 1e-5f, 0.1f, st[3], st[1], st[4], st[5], ds, et_act_relu6(), m, y);
+            et_bn_train_apply(e, rows, c, x, st[0], st[2], ds, et_act_relu6(), dx);
             CHECKF(memcmp(y, dx, n * 4) == 0, "bn_apply rows %zu c %zu", rows, c);
-            G->bn_apply(rows, c, x, st[0], st[2], ds, et_act_none(), dx);
+            et_bn_train_apply(e, rows, c, x, st[0], st[2], ds, et_act_none(), dx);
             gfree((float *)(void *)ds, 4 * c);
-            G->bn_train_backward(rows, c, x, st[0], st[4], st[5], dy, dx, st[6], st[7]);
-            G->bn_train_backward_mask(rows, c, x, st[0], st[4], st[5], m, dy, dx, 1, st[6], st[7]);
+            et_bn_train_backward(e, rows, c, x, st[0], st[4], st[5], NULL, dy, dx, 0, st[6], st[7]);
+            et_bn_train_backward(e, rows, c, x, st[0], st[4], st[5], m, dy, dx, 1, st[6], st[7]);
+            free(scr);
             G->bn_frozen_backward(rows, c, x, st[0], st[3], st[1], 1e-3f, dy, dx, st[6], st[7]);
             for (int q = 0; q <= (int)ET_ACT_HARDSIGMOID; q++) {
                 et_act a = et_act_of((et_act_kind)q);

@@ -74,9 +74,8 @@ static size_t grad_scratch(const et_conv_geom *g) { (void)g; return 0; }
 
 static const et_grad_kernels grad_table = {
     ET_ISA_STR, conv_input, conv_weight, linear_input, linear_weight, grad_scratch,
-    bn_train, bn_train_backward, bn_frozen_backward, act_backward, act_mask, act_backward_mask,
-    act_forward_mask, bn_train_backward_mask, bn_train_act, conv_weight_units, conv_weight_part,
-    bn_train_stats, bn_apply,
+    bn_frozen_backward, act_backward, act_mask, act_backward_mask, act_forward_mask, conv_weight_units,
+    conv_weight_part, bn_sums, bn_out, bn_grad_sums, bn_grad_dx,
 };
 
 const et_grad_kernels *ET_FN(et_grad_kernels)(void) { return &grad_table; }

@@ -1,11 +1,12 @@
-/* Train-mode batchnorm forward and backward (alone or fused with a
- * ReLU/clip after it) and the frozen-statistics backward over NHWC rows,
- * vectorised across channels in double lanes; a template included once per
- * ISA after simd.h. Each channel's sums run over the rows in order in
- * double, with the reference's expression order, so the results are the
- * reference's bits; rows stream through memory once per pass instead of
- * once per channel (a register-blocked sweep of row tiles measured 2-3x
- * slower on MobileNetV2's large tensors). */
+/* Train-mode batchnorm in row blocks (the sums, the output pass, the
+ * gradient sums and the input gradient; src/train/train_bn.c runs them over
+ * threads) and the frozen-statistics backward over NHWC rows, vectorised
+ * across channels in double lanes; a template included once per ISA after
+ * simd.h. Each channel's sums run over the rows in order in double, with
+ * the reference's expression order, so the results are the reference's
+ * bits; rows stream through memory once per pass instead of once per
+ * channel (a register-blocked sweep of row tiles measured 2-3x slower on
+ * MobileNetV2's large tensors). */
 #include <math.h>
 #include "simd_f64.h"
 #include "train/grad_ops.h"
@@ -14,13 +15,16 @@
  * one row's chunk is a contiguous run of memory. */
 #define BN_CH 256
 
-/* acc[j] += f(row r, channel c0 + j) for one pass; cb channels, tail masked. */
-#define BN_PASS(ROWS, CB, BODY)                                                   \
-    for (size_t r = 0; r < (ROWS); r++) {                                         \
+/* acc[j] += f(row r, channel c0 + j) over rows [R0, R1) for one pass; cb
+ * channels, tail masked. */
+#define BN_PASS(R0, R1, CB, BODY)                                                 \
+    for (size_t r = (R0); r < (R1); r++) {                                        \
         size_t j = 0, o = r * c + c0;                                             \
         for (; j + VDW <= (CB); j += VDW) { const VDT tm = VD_TAIL(VDW); BODY }   \
         if (j < (CB)) { const VDT tm = VD_TAIL((CB) - j); BODY }                  \
     }
+
+#define BN_CHUNKS for (size_t c0 = 0, cb; c0 < c && (cb = c - c0 < BN_CH ? c - c0 : BN_CH) != 0; c0 += BN_CH)
 
 #if defined(__GNUC__)
 #define BN_INLINE static inline __attribute__((always_inline))
@@ -28,107 +32,45 @@
 #define BN_INLINE static inline
 #endif
 
-/* The last pass of the forward over one chunk of cb channels from c0: y from
- * the chunk's double mean, inverse std, gamma and beta (lanes past cb 0).
- * With a ReLU/clip act, y = act(batchnorm), lane-exact with the float forward
- * act on the rounded output, and mask (if not NULL) gets the act's bits. The
- * forward and the recompute (bn_apply) share it, so their bits agree. */
-BN_INLINE void bn_out_pass(size_t rows, size_t c, size_t c0, size_t cb, const float *x, const double *mu,
-                           const double *is, const double *ga, const double *be, et_act act, uint8_t *mask,
-                           float *y) {
+static void bn_sums(size_t r0, size_t r1, size_t c, const float *x, const double *mu, double *out) {
+    double acc[BN_CH];
+    BN_CHUNKS {
+        for (size_t j = 0; j < BN_CH; j++) acc[j] = 0.0;
+        if (!mu) {
+            BN_PASS(r0, r1, cb, VD_STORE(acc + j, VD_ADD(VD_LOAD(acc + j), VD_LOADFM(x + o + j, tm)));)
+        } else {
+            const double *m = mu + c0; /* padded: whole vectors past cb read zeros */
+            BN_PASS(r0, r1, cb, {
+                VD d = VD_SUB(VD_LOADFM(x + o + j, tm), VD_LOAD(m + j));
+                VD_STORE(acc + j, VD_ADD(VD_LOAD(acc + j), VD_MUL(d, d)));
+            })
+        }
+        for (size_t j = 0; j < cb; j++) out[c0 + j] = acc[j];
+    }
+}
+
+/* y from the double mean, inverse std, gamma and beta. With a ReLU/clip
+ * act, y = act(batchnorm), lane-exact with the float forward act on the
+ * rounded output, and mask (if not NULL) gets the act's bits. */
+static void bn_out(size_t r0, size_t r1, size_t c, const float *x, const double *coef, et_act act, uint8_t *mask,
+                   float *y) {
+    const size_t cp = et_bn_pad(c);
     const int clip = act.kind == ET_ACT_CLIP, gate = clip || act.kind == ET_ACT_RELU;
     const VD lo = VD_SET1(clip ? (double)act.a : 0.0), hi = VD_SET1(clip ? (double)act.b : 0.0);
-    BN_PASS(rows, cb, {
-        VD v = VD_MUL(VD_SUB(VD_LOADFM(x + o + j, tm), VD_LOAD(mu + j)), VD_LOAD(is + j));
-        VD r = VD_ADD(VD_MUL(v, VD_LOAD(ga + j)), VD_LOAD(be + j));
-        if (gate) {
-            VD z = VD_ROUNDF(r); /* the float the act would read */
-            VDM on = VD_LT(lo, z);
-            r = VD_MAX(lo, z);
-            if (clip) { on = VDM_AND(on, VD_LT(z, hi)); r = VD_MIN(hi, r); }
-            if (mask) vd_bits_put(mask, o + j, cb - j < VDW ? cb - j : VDW, VDM_BITS(on));
-        }
-        VD_STOREFM(y + o + j, tm, r);
-    })
-}
-
-/* The forward; with mask, y = act(batchnorm) for a ReLU/clip act and its bit
- * mask (without, act is ignored); stats (if not NULL) gets the double mean
- * and inverse std [2c] that bn_apply recomputes y from. */
-BN_INLINE void bn_forward(size_t rows, size_t c, const float *x, const float *gamma, const float *beta, float eps,
-                          float momentum, float *running_mean, float *running_var, float *save_mean,
-                          float *save_inv_std, double *stats, et_act act, uint8_t *mask, float *y) {
-    double acc[BN_CH], mu[BN_CH], is[BN_CH], ga[BN_CH], be[BN_CH];
-    const double m = (double)momentum;
-    for (size_t c0 = 0; c0 < c; c0 += BN_CH) {
-        const size_t cb = c - c0 < BN_CH ? c - c0 : BN_CH;
-        for (size_t j = 0; j < BN_CH; j++) acc[j] = 0.0;
-        BN_PASS(rows, cb, VD_STORE(acc + j, VD_ADD(VD_LOAD(acc + j), VD_LOADFM(x + o + j, tm)));)
-        /* lanes past cb are computed and masked off: keep them defined */
-        for (size_t j = 0; j < BN_CH; j++) mu[j] = is[j] = ga[j] = be[j] = 0.0;
-        for (size_t j = 0; j < cb; j++) mu[j] = rows ? acc[j] / (double)rows : 0.0;
-        for (size_t j = 0; j < BN_CH; j++) acc[j] = 0.0;
-        /* squared deviations from the mean: accurate when |mean| >> std */
-        BN_PASS(rows, cb, {
-            VD d = VD_SUB(VD_LOADFM(x + o + j, tm), VD_LOAD(mu + j));
-            VD_STORE(acc + j, VD_ADD(VD_LOAD(acc + j), VD_MUL(d, d)));
+    BN_CHUNKS {
+        const double *mu = coef + c0, *is = mu + cp, *ga = is + cp, *be = ga + cp;
+        BN_PASS(r0, r1, cb, {
+            VD v = VD_MUL(VD_SUB(VD_LOADFM(x + o + j, tm), VD_LOAD(mu + j)), VD_LOAD(is + j));
+            VD t = VD_ADD(VD_MUL(v, VD_LOAD(ga + j)), VD_LOAD(be + j));
+            if (gate) {
+                VD z = VD_ROUNDF(t); /* the float the act would read */
+                VDM on = VD_LT(lo, z);
+                t = VD_MAX(lo, z);
+                if (clip) { on = VDM_AND(on, VD_LT(z, hi)); t = VD_MIN(hi, t); }
+                if (mask) vd_bits_put(mask, o + j, cb - j < VDW ? cb - j : VDW, VDM_BITS(on));
+            }
+            VD_STOREFM(y + o + j, tm, t);
         })
-        for (size_t j = 0; j < cb; j++) {
-            const size_t k = c0 + j;
-            double var = rows ? acc[j] / (double)rows : 0.0;
-            is[j] = 1.0 / sqrt(var + (double)eps);
-            ga[j] = (double)gamma[k];
-            be[j] = (double)beta[k];
-            save_mean[k] = (float)mu[j];
-            save_inv_std[k] = (float)is[j];
-            if (stats) { stats[k] = mu[j]; stats[c + k] = is[j]; }
-            /* unbiased variance for the running stats; one row leaves them as they are */
-            if (rows < 2) continue;
-            if (running_mean) running_mean[k] = (float)((1.0 - m) * (double)running_mean[k] + m * mu[j]);
-            if (running_var)
-                running_var[k] = (float)((1.0 - m) * (double)running_var[k] + m * acc[j] / (double)(rows - 1));
-        }
-        bn_out_pass(rows, c, c0, cb, x, mu, is, ga, be, mask ? act : et_act_none(), mask, y);
-    }
-    size_t n = rows * c;
-    if (mask && n % 8) mask[n / 8] = (uint8_t)(mask[n / 8] & ((1u << (n % 8)) - 1u)); /* as act_mask: no stray bits */
-}
-
-static void bn_train(size_t rows, size_t c, const float *x, const float *gamma, const float *beta, float eps,
-                     float momentum, float *running_mean, float *running_var, float *save_mean,
-                     float *save_inv_std, float *y) {
-    bn_forward(rows, c, x, gamma, beta, eps, momentum, running_mean, running_var, save_mean, save_inv_std, NULL,
-               et_act_none(), NULL, y);
-}
-
-/* Fused with the ReLU/clip forward that follows: y is the activation's output. */
-static void bn_train_act(size_t rows, size_t c, const float *x, const float *gamma, const float *beta, float eps,
-                         float momentum, float *running_mean, float *running_var, float *save_mean,
-                         float *save_inv_std, et_act act, uint8_t *mask, float *y) {
-    bn_forward(rows, c, x, gamma, beta, eps, momentum, running_mean, running_var, save_mean, save_inv_std, NULL,
-               act, mask, y);
-}
-
-static void bn_train_stats(size_t rows, size_t c, const float *x, const float *gamma, const float *beta, float eps,
-                           float momentum, float *running_mean, float *running_var, float *save_mean,
-                           float *save_inv_std, double *stats, et_act act, uint8_t *mask, float *y) {
-    bn_forward(rows, c, x, gamma, beta, eps, momentum, running_mean, running_var, save_mean, save_inv_std, stats,
-               act, mask, y);
-}
-
-/* y of bn_train_stats again from its stats: only its last pass. */
-static void bn_apply(size_t rows, size_t c, const float *x, const float *gamma, const float *beta,
-                     const double *stats, et_act act, float *y) {
-    double mu[BN_CH], is[BN_CH], ga[BN_CH], be[BN_CH];
-    for (size_t c0 = 0; c0 < c; c0 += BN_CH) {
-        const size_t cb = c - c0 < BN_CH ? c - c0 : BN_CH;
-        for (size_t j = 0; j < BN_CH; j++) {
-            mu[j] = j < cb ? stats[c0 + j] : 0.0;
-            is[j] = j < cb ? stats[c + c0 + j] : 0.0;
-            ga[j] = j < cb ? (double)gamma[c0 + j] : 0.0;
-            be[j] = j < cb ? (double)beta[c0 + j] : 0.0;
-        }
-        bn_out_pass(rows, c, c0, cb, x, mu, is, ga, be, act, NULL, y);
     }
 }
 
@@ -139,37 +81,31 @@ BN_INLINE VD bn_dy(const float *dy, const uint8_t *mask, size_t i, size_t n, VDT
     return mask ? VD_BLEND(vd_bits(mask, i, n), VD_ZERO(), VD_ADD(VD_ZERO(), d)) : d;
 }
 
-BN_INLINE void bn_backward(size_t rows, size_t c, const float *x, const float *gamma, const float *save_mean,
-                           const float *save_inv_std, const uint8_t *mask, const float *dy, float *dx,
-                           int overwrite, float *dgamma, float *dbeta) {
-    double sdy[BN_CH], sdyx[BN_CH], mu[BN_CH], is[BN_CH], sc[BN_CH], a[BN_CH];
-    if (rows == 0) return;
-    const double rn = 1.0 / (double)rows;
-    for (size_t c0 = 0; c0 < c; c0 += BN_CH) {
-        const size_t cb = c - c0 < BN_CH ? c - c0 : BN_CH;
-        for (size_t j = 0; j < BN_CH; j++) {
-            sdy[j] = sdyx[j] = sc[j] = a[j] = 0.0;
-            mu[j] = j < cb ? (double)save_mean[c0 + j] : 0.0;
-            is[j] = j < cb ? (double)save_inv_std[c0 + j] : 0.0;
-        }
-        /* the two per-channel reductions every dx element depends on */
-        BN_PASS(rows, cb, {
+static void bn_grad_sums(size_t r0, size_t r1, size_t c, const float *x, const double *coef, const uint8_t *mask,
+                         const float *dy, double *sdy, double *sdyx) {
+    const size_t cp = et_bn_pad(c);
+    double s1[BN_CH], s2[BN_CH];
+    BN_CHUNKS {
+        const double *mu = coef + c0, *is = mu + cp;
+        for (size_t j = 0; j < BN_CH; j++) s1[j] = s2[j] = 0.0;
+        BN_PASS(r0, r1, cb, {
             VD d = bn_dy(dy, mask, o + j, cb - j < VDW ? cb - j : VDW, tm);
             VD xc = VD_SUB(VD_LOADFM(x + o + j, tm), VD_LOAD(mu + j));
-            VD_STORE(sdy + j, VD_ADD(VD_LOAD(sdy + j), d));
-            VD_STORE(sdyx + j, VD_ADD(VD_LOAD(sdyx + j), VD_MUL(VD_MUL(d, xc), VD_LOAD(is + j))));
+            VD_STORE(s1 + j, VD_ADD(VD_LOAD(s1 + j), d));
+            VD_STORE(s2 + j, VD_ADD(VD_LOAD(s2 + j), VD_MUL(VD_MUL(d, xc), VD_LOAD(is + j))));
         })
-        for (size_t j = 0; j < cb; j++) {
-            const size_t k = c0 + j;
-            if (dbeta) dbeta[k] = (float)((double)dbeta[k] + sdy[j]);
-            if (dgamma) dgamma[k] = (float)((double)dgamma[k] + sdyx[j]);
-            sc[j] = (double)gamma[k] * is[j];
-            a[j] = sdy[j] * rn;
-        }
-        if (!dx) continue;
-        /* dx += gamma * inv_std * (dy - mean(dy) - xhat * mean(dy * xhat)) */
-        const VD vrn = VD_SET1(rn);
-        BN_PASS(rows, cb, {
+        for (size_t j = 0; j < cb; j++) { sdy[c0 + j] = s1[j]; sdyx[c0 + j] = s2[j]; }
+    }
+}
+
+/* dx += gamma * inv_std * (dy - mean(dy) - xhat * mean(dy * xhat)) */
+static void bn_grad_dx(size_t r0, size_t r1, size_t c, const float *x, const double *coef, double rn,
+                       const uint8_t *mask, const float *dy, int overwrite, float *dx) {
+    const size_t cp = et_bn_pad(c);
+    const VD vrn = VD_SET1(rn);
+    BN_CHUNKS {
+        const double *mu = coef + c0, *is = mu + cp, *a = is + cp, *sdyx = a + cp, *sc = sdyx + cp;
+        BN_PASS(r0, r1, cb, {
             VD xh = VD_MUL(VD_SUB(VD_LOADFM(x + o + j, tm), VD_LOAD(mu + j)), VD_LOAD(is + j));
             VD d = bn_dy(dy, mask, o + j, cb - j < VDW ? cb - j : VDW, tm);
             VD t = VD_SUB(VD_SUB(d, VD_LOAD(a + j)), VD_MUL(VD_MUL(xh, VD_LOAD(sdyx + j)), vrn));
@@ -177,18 +113,6 @@ BN_INLINE void bn_backward(size_t rows, size_t c, const float *x, const float *g
             VD_STOREFM(dx + o + j, tm, VD_ADD(acc, VD_MUL(VD_LOAD(sc + j), t)));
         })
     }
-}
-
-static void bn_train_backward(size_t rows, size_t c, const float *x, const float *gamma, const float *save_mean,
-                              const float *save_inv_std, const float *dy, float *dx, float *dgamma, float *dbeta) {
-    bn_backward(rows, c, x, gamma, save_mean, save_inv_std, NULL, dy, dx, 0, dgamma, dbeta);
-}
-
-/* Fused with the backward of the ReLU/clip that follows (act only selects). */
-static void bn_train_backward_mask(size_t rows, size_t c, const float *x, const float *gamma,
-                                   const float *save_mean, const float *save_inv_std, const uint8_t *mask,
-                                   const float *dy, float *dx, int overwrite, float *dgamma, float *dbeta) {
-    bn_backward(rows, c, x, gamma, save_mean, save_inv_std, mask, dy, dx, overwrite, dgamma, dbeta);
 }
 
 static void bn_frozen_backward(size_t rows, size_t c, const float *x, const float *gamma, const float *mean,
@@ -203,7 +127,7 @@ static void bn_frozen_backward(size_t rows, size_t c, const float *x, const floa
             ga[j] = j < cb ? (double)gamma[c0 + j] : 0.0;
         }
         /* frozen statistics are constants: an affine map per channel */
-        BN_PASS(rows, cb, {
+        BN_PASS(0, rows, cb, {
             VD d = VD_LOADFM(dy + o + j, tm);
             VD xc = VD_SUB(VD_LOADFM(x + o + j, tm), VD_LOAD(mu + j));
             VD_STORE(sdy + j, VD_ADD(VD_LOAD(sdy + j), d));

@@ -86,6 +86,39 @@ void et_f32_batchnorm_train_backward_mask__ref(size_t rows, size_t c, const floa
                                                const float *save_mean, const float *save_inv_std,
                                                const uint8_t *mask, const float *dy, float *dx, int overwrite,
                                                float *dgamma, float *dbeta);
+/* ---- train-mode batchnorm in row blocks --------------------------------
+ * The per-channel sums above run over fixed blocks of rows, each from 0.0
+ * in row order, then across the blocks in order. The blocks depend on the
+ * shape alone, so threads can take blocks and the bits never depend on how
+ * many threads there are. Block b is rows [et_bn_block_row(rows, b),
+ * et_bn_block_row(rows, b + 1)); its first row is a multiple of 8, so a
+ * block owns whole bytes of a bit mask over [rows][c]. */
+#define ET_BN_BLOCK_MIN 64   /* rows per block, at least (one block below that) */
+#define ET_BN_MAX_BLOCKS 64
+size_t et_bn_blocks(size_t rows);
+size_t et_bn_block_row(size_t rows, size_t b); /* b = et_bn_blocks(rows): rows */
+/* Per-channel coefficient arrays are et_bn_pad(c) doubles long (lanes past
+ * c zero), so that SIMD kernels read whole vectors. */
+size_t et_bn_pad(size_t c);
+/* The pieces, over rows [r0, r1) of x [rows][c]; cp = et_bn_pad(c):
+ * - sums: acc[k] = sum of x (mu NULL) or of (x - mu[k])^2;
+ * - out: y = (float)(((x - mu) * is) * ga + be) from coef = mu, is, ga, be
+ *   [4][cp], then act; with mask, act is a ReLU/clip and mask gets its bits
+ *   (bit r * c + k, as et_f32_act_forward_mask__ref);
+ * - grad_sums: with d = dy (or, with mask, what a ReLU/clip after the
+ *   batchnorm passes back into a zeroed buffer), sdy[k] = sum of d and
+ *   sdyx[k] = sum of d * (x - mu) * is, from coef = mu, is [2][cp];
+ * - grad_dx: dx = (overwrite ? 0 : dx) + sc * ((d - a) - xhat * sdyx * rn),
+ *   xhat = (x - mu) * is, from coef = mu, is, a, sdyx, sc [5][cp].
+ * Each element's arithmetic is the whole-tensor reference's above. */
+void et_f32_bn_sums__ref(size_t r0, size_t r1, size_t c, const float *x, const double *mu, double *acc);
+void et_f32_bn_out__ref(size_t r0, size_t r1, size_t c, const float *x, const double *coef, et_act act,
+                        uint8_t *mask, float *y);
+void et_f32_bn_grad_sums__ref(size_t r0, size_t r1, size_t c, const float *x, const double *coef,
+                              const uint8_t *mask, const float *dy, double *sdy, double *sdyx);
+void et_f32_bn_grad_dx__ref(size_t r0, size_t r1, size_t c, const float *x, const double *coef, double rn,
+                            const uint8_t *mask, const float *dy, int overwrite, float *dx);
+
 /* Backward with frozen statistics (eval-mode BN): inv_std = 1/sqrt(var + eps). */
 void et_f32_batchnorm_frozen_backward__ref(size_t rows, size_t c, const float *x, const float *gamma,
                                            const float *mean, const float *var, float eps,

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "plan.h"
+#include "train/train_bn.h"
 #include "train/train_plan.h"
 
 static void tplan_free(tplan *P) {
@@ -272,6 +273,19 @@ static size_t pack_region(const et_model *m, const et_kernels *k, const tplan *P
     return bytes;
 }
 
+/* One conv scratch per worker; the train-mode batchnorms use the same bytes
+ * (train_bn.c) between convs. */
+static size_t scratch_region(const et_model *m, const et_train_config *cfg, const tplan *P) {
+    size_t conv = train_threads(cfg) * et_align_up(P->scratch), bn = 0;
+    for (uint32_t i = 0; i < P->n && cfg->bn_mode == ET_BN_TRAIN; i++) {
+        et_shape xs = P->shapes[m->nodes[i].in[0]];
+        if (m->nodes[i].op != ET_OP_BATCHNORM || P->role[i] != ROLE_SUFFIX) continue;
+        size_t b = et_bn_scratch_bytes(xs.n * xs.h * xs.w, xs.c);
+        if (b > bn) bn = b;
+    }
+    return conv > et_align_up(bn) ? conv : et_align_up(bn);
+}
+
 /* Bytes of the permanent parameter region: trained copies, gradients,
  * optimizer state, folded prefix weights, batchnorm statistics. */
 static size_t optim_slots(const et_optim_config *o) {
@@ -411,7 +425,7 @@ static et_status analyze(const et_model *m, const et_train_config *cfg, tplan *P
     P->k = et_kernels_for(ET_ISA_AUTO, err, len);
     if (!P->k) return ET_ERR_UNSUPPORTED;
     size_t packed = pack_region(m, P->k, P, &P->scratch);
-    packed += train_threads(cfg) * et_align_up(P->scratch); /* one scratch per worker */
+    packed += scratch_region(m, cfg, P);
     if ((st = plan_memory(m, cfg, P, packed)) != ET_OK) return et_fail(err, len, st, "training buffers overflow size_t");
     P->header_bytes = et_align_up(sizeof(et_trainer)) + et_align_up(P->n * sizeof(tnode)) +
                       et_align_up(P->n_params * sizeof(tparam)) + et_align_up(P->nv * sizeof(et_shape)) +
@@ -585,7 +599,7 @@ et_status et_trainer_prepare(const et_model *m, const et_train_config *cfg, void
     }
     t->threads = train_threads(cfg);
     t->scratch_stride = et_align_up(P.scratch);
-    t->scratch = take(&cur, t->threads * t->scratch_stride);
+    t->scratch = take(&cur, scratch_region(m, cfg, &P));
     if ((size_t)(cur - (unsigned char *)base) != P.header_bytes + P.params_bytes) {
         memset(t, 0, sizeof *t);
         tplan_free(&P);

@@ -4,6 +4,7 @@
 #include <math.h>
 #include <string.h>
 #include "dispatch.h"
+#include "train/train_bn.h"
 #include "train/trainer.h"
 
 static int live(const et_trainer *t) { return t && t->magic == ET_TRAINER_MAGIC; }
@@ -42,6 +43,13 @@ static float *gradbuf(et_trainer *t, uint32_t v) {
         t->grad_gen[o] = t->batch_gen;
     }
     return g;
+}
+
+/* The batchnorm kernels over the trainer's threads, in the conv scratch
+ * (the planner sized it for both; they never run at the same time). */
+static et_bn_exec bn_exec(const et_trainer *t, const et_grad_kernels *G) {
+    et_bn_exec e = {G, t->pool, t->threads, (double *)(void *)t->scratch};
+    return e;
 }
 
 static et_conv_geom conv_geom(const et_node *nd, et_shape xs, et_shape ys) {
@@ -97,13 +105,15 @@ static void forward_node(et_trainer *t, uint32_t i, int train, const float **cpt
     case ET_OP_BATCHNORM:
         if (tn->fuse_act && train && fuse_fwd(t, G)) {
             uint32_t j = tn->fuse_act - 1;
-            G->bn_train_stats(rows, xs.c, x, pw(t, i, 0), pw(t, i, 1), nd->eps, 0.1f, tn->run_mean, tn->run_var,
-                              tn->save_mean, tn->save_inv_std, tn->stats, t->m->nodes[j].act, t->nodes[j].mask,
-                              t->data[j + 1]);
-        } else if (tn->role == ROLE_SUFFIX && train && t->cfg.bn_mode == ET_BN_TRAIN)
-            G->bn_train_stats(rows, xs.c, x, pw(t, i, 0), pw(t, i, 1), nd->eps, 0.1f, tn->run_mean, tn->run_var,
-                              tn->save_mean, tn->save_inv_std, tn->stats, et_act_none(), NULL, y);
-        else
+            et_bn_exec e = bn_exec(t, G);
+            et_bn_train_forward(&e, rows, xs.c, x, pw(t, i, 0), pw(t, i, 1), nd->eps, 0.1f, tn->run_mean,
+                                tn->run_var, tn->save_mean, tn->save_inv_std, tn->stats, t->m->nodes[j].act,
+                                t->nodes[j].mask, t->data[j + 1]);
+        } else if (tn->role == ROLE_SUFFIX && train && t->cfg.bn_mode == ET_BN_TRAIN) {
+            et_bn_exec e = bn_exec(t, G);
+            et_bn_train_forward(&e, rows, xs.c, x, pw(t, i, 0), pw(t, i, 1), nd->eps, 0.1f, tn->run_mean,
+                                tn->run_var, tn->save_mean, tn->save_inv_std, tn->stats, et_act_none(), NULL, y);
+        } else
             k->batchnorm(rows, xs.c, x, pw(t, i, 0), pw(t, i, 1), tn->run_mean ? tn->run_mean : pw(t, i, 2),
                          tn->run_var ? tn->run_var : pw(t, i, 3), nd->eps, y);
         break;
@@ -174,14 +184,15 @@ static void recompute(et_trainer *t, uint32_t v) {
     size_t rows = xs.n * xs.h * xs.w;
     const float *z = t->back[nd->in[0]], *gamma = pw(t, i, 0), *beta = pw(t, i, 1);
     float *y = t->back[v];
+    et_bn_exec e = bn_exec(t, G);
     if (!fused) {
-        G->bn_apply(rows, xs.c, z, gamma, beta, tn->stats, et_act_none(), y);
+        et_bn_train_apply(&e, rows, xs.c, z, gamma, beta, tn->stats, et_act_none(), y);
     } else if (fuse_fwd(t, G)) {
-        G->bn_apply(rows, xs.c, z, gamma, beta, tn->stats, t->m->nodes[v - 1].act, y);
+        et_bn_train_apply(&e, rows, xs.c, z, gamma, beta, tn->stats, t->m->nodes[v - 1].act, y);
     } else {
         /* the batchnorm, then its activation node as the forward ran them
          * (the mask is rewritten with the bits it holds) */
-        G->bn_apply(rows, xs.c, z, gamma, beta, tn->stats, et_act_none(), y);
+        et_bn_train_apply(&e, rows, xs.c, z, gamma, beta, tn->stats, et_act_none(), y);
         act_with_mask(t->k, G, t->m->nodes[v - 1].act, rows * xs.c, y, y, t->nodes[v - 1].mask);
     }
 }
@@ -204,8 +215,9 @@ static void backward_node(et_trainer *t, uint32_t i, float **cgrad) {
         /* a gradient buffer not yet used in this batch is written, not zeroed and added to */
         int fresh = t->grad[xv] && t->grad_gen[xv] != t->batch_gen;
         if (fresh) t->grad_gen[xv] = t->batch_gen;
-        G->bn_train_backward_mask(rows, xs.c, x, pw(t, i, 0), tn->save_mean, tn->save_inv_std, t->nodes[j].mask,
-                                  gradbuf(t, j + 1), t->grad[xv], fresh, pg(t, i, 0), pg(t, i, 1));
+        et_bn_exec e = bn_exec(t, G);
+        et_bn_train_backward(&e, rows, xs.c, x, pw(t, i, 0), tn->save_mean, tn->save_inv_std, t->nodes[j].mask,
+                             gradbuf(t, j + 1), t->grad[xv], fresh, pg(t, i, 0), pg(t, i, 1));
         debug_fault(t, i);
         return;
     }
@@ -236,9 +248,11 @@ static void backward_node(et_trainer *t, uint32_t i, float **cgrad) {
         break;
     }
     case ET_OP_BATCHNORM:
-        if (t->cfg.bn_mode == ET_BN_TRAIN)
-            G->bn_train_backward(rows, xs.c, x, pw(t, i, 0), tn->save_mean, tn->save_inv_std, dy, dx, pg(t, i, 0), pg(t, i, 1));
-        else
+        if (t->cfg.bn_mode == ET_BN_TRAIN) {
+            et_bn_exec e = bn_exec(t, G);
+            et_bn_train_backward(&e, rows, xs.c, x, pw(t, i, 0), tn->save_mean, tn->save_inv_std, NULL, dy, dx, 0,
+                                 pg(t, i, 0), pg(t, i, 1));
+        } else
             G->bn_frozen_backward(rows, xs.c, x, pw(t, i, 0), tn->run_mean, tn->run_var, nd->eps, dy, dx, pg(t, i, 0), pg(t, i, 1));
         break;
     case ET_OP_ACT:
