@@ -39,7 +39,7 @@ static float *gradbuf(et_trainer *t, uint32_t v) {
     float *g = t->grad[v];
     uint32_t o = grad_owner(t, v);
     if (g && t->grad_gen[o] != t->batch_gen) {
-        memset(g, 0, et_shape_count(t->shapes[v]) * sizeof(float));
+        et_train_zero_bytes(t, g, et_shape_count(t->shapes[v]) * sizeof(float));
         t->grad_gen[o] = t->batch_gen;
     }
     return g;
@@ -224,7 +224,7 @@ static void backward_node(et_trainer *t, uint32_t i, float **cgrad) {
     float *dy = gradbuf(t, i + 1);
     if (!dy) return;
     if (tn->z || tn->zmask) { /* through the fused activation first */
-        memset(tn->dz, 0, cnt * sizeof(float));
+        et_train_zero_bytes(t, tn->dz, cnt * sizeof(float));
         if (tn->zmask) G->act_backward_mask(cnt, tn->act, tn->zmask, dy, tn->dz);
         else G->act_backward(cnt, tn->act, tn->z, dy, tn->dz);
         dy = tn->dz;
@@ -345,51 +345,6 @@ void et_train_repack_node(et_trainer *t, uint32_t i) {
     tn->impl->pack(&g, pw(t, i, 0), pw(t, i, 1), tn->packed);
 }
 
-void et_train_repack(et_trainer *t) {
-    for (uint32_t i = t->first; i < t->n_nodes; i++)
-        if (t->nodes[i].repack) et_train_repack_node(t, i);
-}
-
-static void optimizer_step(et_trainer *t) {
-    const et_optim_config *o = &t->cfg.optim;
-    if (o->clip_norm > 0.0f) {
-        double sq = 0.0;
-        for (uint32_t p = 0; p < t->n_params; p++)
-            if (t->params[p].trained) sq += et_grad_sq_norm(t->params[p].count, t->params[p].g);
-        double norm = sqrt(sq);
-        if (norm > o->clip_norm) {
-            float s = (float)(o->clip_norm / (norm + 1e-6));
-            for (uint32_t p = 0; p < t->n_params; p++)
-                if (t->params[p].trained) et_grad_scale(t->params[p].count, s, t->params[p].g);
-        }
-    }
-    t->steps++;
-    for (uint32_t p = 0; p < t->n_params; p++) {
-        tparam *tp = &t->params[p];
-        if (!tp->trained) continue;
-        if (o->clip_value > 0.0f) et_grad_clip_value(tp->count, o->clip_value, tp->g);
-        float lr = t->group_lr[tp->group], wd = tp->decay ? o->weight_decay : 0.0f;
-        if (o->kind == ET_OPTIM_SGD) {
-            et_sgd_hp hp = {lr, t->momentum, o->dampening, wd, o->nesterov};
-            et_sgd_update(tp->count, &hp, t->steps == 1, tp->w, tp->g, tp->s1);
-        } else if (o->kind == ET_OPTIM_RMSPROP) {
-            et_rmsprop_hp hp = {lr, o->beta2, o->eps, wd, t->momentum, o->centered};
-            et_rmsprop_update(tp->count, &hp, tp->w, tp->g, tp->s1, tp->s2, tp->s3);
-        } else {
-            et_adam_hp hp = {lr, t->momentum, o->beta2, o->eps, wd, o->kind == ET_OPTIM_ADAMW};
-            et_adam_update(tp->count, &hp, t->steps, tp->w, tp->g, tp->s1, tp->s2);
-        }
-    }
-    et_train_zero_grads(t);
-    et_train_repack(t);
-}
-
-static int grads_finite(const et_trainer *t) {
-    for (uint32_t p = 0; p < t->n_params; p++)
-        if (t->params[p].trained && !isfinite(et_grad_sq_norm(t->params[p].count, t->params[p].g))) return 0;
-    return 1;
-}
-
 static void backward_all(et_trainer *t) {
     float *cgrad[ET_MAX_INPUTS];
     for (uint32_t i = t->n_exec; i-- > t->first;)
@@ -447,12 +402,12 @@ et_status et_train_step_from(et_trainer *t, uint32_t from, const void *targets, 
         return et_fail(t->err, sizeof t->err, ET_ERR_NUMERIC, "step %llu: loss is %g; no weight changed", (unsigned long long)t->steps, l);
     }
     backward_all(t);
-    if (!grads_finite(t)) {
+    if (!et_train_grads_finite(t)) {
         et_train_zero_grads(t);
         backup_running(t, 1);
         return et_fail(t->err, sizeof t->err, ET_ERR_NUMERIC, "step %llu: non-finite gradient; no weight changed", (unsigned long long)t->steps);
     }
-    if (++t->batches % accum == 0) optimizer_step(t);
+    if (++t->batches % accum == 0) et_train_optimizer_step(t);
     return ET_OK;
 }
 
