@@ -147,23 +147,82 @@ static void gconv_input(const et_conv_geom *g, const float *dy, const float *w, 
 }
 
 /* Output pixels per weight-gradient chunk: the chunk's dy and x rows stay in
- * L2 while every (output-channel tile, input panel) pair sweeps them. A
- * function of the geometry only, so the summation order never changes. */
+ * L2 while every (output-channel tile, input panel) pair sweeps them, and
+ * at most 128 rows, so that a narrow x (few input channels) stays in L1
+ * across the tiles. A function of the geometry only, so the summation order
+ * never changes. */
 static size_t wchunk(const et_conv_geom *g) {
     size_t per = (g->ic / g->groups + g->oc / g->groups) * sizeof(float);
     size_t r = (192u * 1024u) / (per ? per : 1);
-    return r < 32 ? 32 : r > 512 ? 512 : r;
+    return r < 32 ? 32 : r > 128 ? 128 : r;
+}
+
+/* Slice s of `slices` of the bytes [p, p + n) into L2. */
+static void prefetch_slice(const char *p, size_t n, size_t s, size_t slices) {
+    for (size_t b = n * s / slices / 64 * 64; b < n * (s + 1) / slices; b += 64) _mm_prefetch(p + b, _MM_HINT_T1);
 }
 
 /* Threads split the weight gradient by units of GMR output channels of a
  * group; each weight's sum is the same whichever units a call covers. */
 static size_t gconv_weight_units(const et_conv_geom *g) { return g->groups * ((g->oc / g->groups + GMR - 1) / GMR); }
 
+/* Receptive fields of at most PATCH_MAX values (the first 3x3 conv over RGB:
+ * 27) are gathered per chunk, so that one tile sweep covers every tap
+ * instead of one sweep per tap with 3 of 16 lanes busy (MobileNetV2@160
+ * batch 16: 12.4 -> 2.6-4.1 ms on AVX-512). Taps in the padding are zeros. */
+#define PATCH_MAX 32
+#define PATCH_ROWS 128
+
+static int use_patches(const et_conv_geom *g) { return g->groups == 1 && g->kh * g->kw > 1 && g->kh * g->kw * g->ic <= PATCH_MAX; }
+
+static void gconv_weight_patches(const et_conv_geom *g, const float *x, const float *dy, float *dw, size_t o_lo,
+                                 size_t o_hi) {
+    const size_t K = g->kh * g->kw * g->ic, M = g->n * g->oh * g->ow;
+    float patch[PATCH_ROWS * PATCH_MAX];
+    const float *ar[PATCH_ROWS], *xr[PATCH_ROWS];
+    size_t ox = 0, oy = 0, n = 0; /* output pixel m, kept without divisions */
+    for (size_t m0 = 0; m0 < M; m0 += PATCH_ROWS) {
+        const size_t nr = gmin(M - m0, PATCH_ROWS);
+        for (size_t j = 0; j < nr; j++) {
+            float *p = patch + j * K;
+            const size_t x0 = ox * g->sw; /* first tap's column + pad_l */
+            const int inside = g->dw == 1 && x0 >= g->pad_l && x0 - g->pad_l + g->kw <= g->iw;
+            for (size_t ky = 0; ky < g->kh; ky++) {
+                size_t iy = g_tap(oy, g->sh, ky, g->dh, g->pad_t, g->ih);
+                if (inside && iy < g->ih) { /* the row's taps are one run of kw * ic values */
+                    const float *src = x + ((n * g->ih + iy) * g->iw + x0 - g->pad_l) * g->ic;
+                    for (size_t c = 0; c < g->kw * g->ic; c++) p[c] = src[c];
+                    p += g->kw * g->ic;
+                    continue;
+                }
+                for (size_t kx = 0; kx < g->kw; kx++, p += g->ic) {
+                    size_t ix = g_tap(ox, g->sw, kx, g->dw, g->pad_l, g->iw);
+                    const float *src = x + ((n * g->ih + iy) * g->iw + ix) * g->ic;
+                    for (size_t c = 0; c < g->ic; c++) p[c] = iy == g->ih || ix == g->iw ? 0.0f : src[c];
+                }
+            }
+            ar[j] = dy + (m0 + j) * g->oc;
+            xr[j] = patch + j * K;
+            if (++ox == g->ow) { ox = 0; if (++oy == g->oh) { oy = 0; n++; } }
+        }
+        for (size_t o0 = o_lo; o0 < o_hi; o0 += GMR)
+            for (size_t c0 = 0; c0 < K; c0 += GNR)
+                dw_tile(gmin(GMR, g->oc - o0), nr, ar, o0, xr, c0, dw + o0 * K + c0, K, gmin(GNR, K - c0));
+    }
+}
+
 /* dw += sum over batch and positions of x * dy for units [u0, u1) (db is left to the caller). */
 static void gconv_weight_part(const et_conv_geom *g, const float *x, const float *dy, float *dw, size_t u0, size_t u1) {
     const size_t icg = g->ic / g->groups, ocg = g->oc / g->groups, taps = g->kh * g->kw;
     const size_t M = g->n * g->oh * g->ow, RC = wchunk(g), ldw = taps * icg, tpg = (ocg + GMR - 1) / GMR;
-    const float *ar[512], *xr[512];
+    const float *ar[128], *xr[128];
+    const int contiguous = taps == 1 && g->groups == 1 && g->oh == g->ih && g->ow == g->iw && g->pad_t == 0 && g->pad_l == 0;
+    if (use_patches(g)) {
+        gconv_weight_patches(g, x, dy, dw, u0 * GMR, gmin(ocg, u1 * GMR));
+        return;
+    }
+    /* tensors far beyond L2 come from memory: fetch ahead (cached ones lose by it) */
+    const int stream = contiguous && M * (g->ic + g->oc) * sizeof(float) > ((size_t)4 << 20);
     for (size_t grp = u0 / tpg; grp < g->groups && grp * tpg < u1; grp++) {
         const size_t o_lo = (u0 > grp * tpg ? u0 - grp * tpg : 0) * GMR, o_hi = gmin(ocg, (u1 - grp * tpg) * GMR);
         for (size_t m0 = 0; m0 < M; m0 += RC) {
@@ -171,7 +230,11 @@ static void gconv_weight_part(const et_conv_geom *g, const float *x, const float
             for (size_t ky = 0; ky < g->kh; ky++)
                 for (size_t kx = 0; kx < g->kw; kx++) {
                     size_t nr = 0;
-                    for (size_t m = m0; m < m1; m++) {
+                    for (size_t m = m0; m < m1 && contiguous; m++) { /* no divisions */
+                        ar[nr] = dy + m * g->oc;
+                        xr[nr++] = x + m * g->ic;
+                    }
+                    for (size_t m = m0; m < m1 && !contiguous; m++) {
                         size_t ox = m % g->ow, t = m / g->ow, oy = t % g->oh, n = t / g->oh;
                         size_t iy = g_tap(oy, g->sh, ky, g->dh, g->pad_t, g->ih);
                         size_t ix = g_tap(ox, g->sw, kx, g->dw, g->pad_l, g->iw);
@@ -181,9 +244,19 @@ static void gconv_weight_part(const et_conv_geom *g, const float *x, const float
                     }
                     if (!nr) continue;
                     float *dwt = dw + grp * ocg * ldw + (ky * g->kw + kx) * icg;
-                    for (size_t o0 = o_lo; o0 < o_hi; o0 += GMR)
+                    /* A stride-1 pointwise conv's next chunk is one run of dy and one of
+                     * x: fetch it into L2 a slice per tile while this one computes (the
+                     * tiles alone touch a row's lines in separate strided sweeps). The
+                     * 80x80 16->96 of MobileNetV2@160 batch 16: 5.2 -> 3.6 ms. */
+                    const size_t m2 = gmin(M, m1 + RC), slices = (o_hi - o_lo + GMR - 1) / GMR;
+                    for (size_t o0 = o_lo, sl = 0; o0 < o_hi; o0 += GMR, sl++) {
                         for (size_t c0 = 0; c0 < icg; c0 += GNR)
                             dw_tile(gmin(GMR, ocg - o0), nr, ar, o0, xr, c0, dwt + o0 * ldw + c0, ldw, gmin(GNR, icg - c0));
+                        if (stream && m1 < M) {
+                            prefetch_slice((const char *)(dy + m1 * g->oc), (m2 - m1) * g->oc * sizeof(float), sl, slices);
+                            prefetch_slice((const char *)(x + m1 * g->ic), (m2 - m1) * g->ic * sizeof(float), sl, slices);
+                        }
+                    }
                 }
         }
     }
