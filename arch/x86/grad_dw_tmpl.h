@@ -193,9 +193,25 @@ static void dw_weight_3x3(const et_conv_geom *g, const float *x, const float *dy
     if (g->iw + g->pad_l > 2) hi = (g->iw + g->pad_l - 2 - 1) / g->sw + 1;
     if (hi > g->ow) hi = g->ow;
     if (lo > hi) lo = hi;
-    const size_t RB = dw_rows_per_block(g->ow, C), rows = g->n * g->oh;
-    for (size_t r0 = 0; r0 < rows; r0 += RB) /* row blocks outermost: see dw_rows_per_block */
+    const size_t RB = dw_rows_per_block(g->ow, C), rows = g->n * g->oh, nvec = (c_hi - c_lo + VW - 1) / VW;
+    for (size_t r0 = 0; r0 < rows; r0 += RB) { /* row blocks outermost: see dw_rows_per_block */
+    /* The next block's dy rows and x rows are two runs of memory. Each channel
+     * vector's sweep touches one line in C / VW of them, each from memory
+     * unless fetched: fetch them into L2 a slice per sweep of this block. */
+    const char *pd = NULL, *px = NULL;
+    size_t nd = 0, nx = 0;
+    if (r0 + RB < rows) {
+        const size_t ra = r0 + RB, rb = (r0 + 2 * RB < rows ? r0 + 2 * RB : rows) - 1;
+        const size_t ya = (ra / g->oh) * g->ih + (ra % g->oh * g->sh > g->pad_t ? ra % g->oh * g->sh - g->pad_t : 0);
+        size_t yb = (rb / g->oh) * g->ih + rb % g->oh * g->sh + 2 - g->pad_t + 1; /* one past the last input row */
+        if (yb > (rb / g->oh + 1) * g->ih) yb = (rb / g->oh + 1) * g->ih;
+        pd = (const char *)(dy + ra * g->ow * C); nd = (rb + 1 - ra) * g->ow * C * sizeof(float);
+        if (yb > ya) { px = (const char *)(x + ya * g->iw * C); nx = (yb - ya) * g->iw * C * sizeof(float); }
+    }
     for (size_t c = c_lo; c < c_hi; c += VW) {
+        const size_t sl = (c - c_lo) / VW;
+        for (size_t b = nd * sl / nvec / 64 * 64; pd && b < nd * (sl + 1) / nvec; b += 64) _mm_prefetch(pd + b, _MM_HINT_T1);
+        for (size_t b = nx * sl / nvec / 64 * 64; px && b < nx * (sl + 1) / nvec; b += 64) _mm_prefetch(px + b, _MM_HINT_T1);
         const VM m = V_TAIL(C - c < VW ? C - c : VW);
         V a0 = V_ZERO(), a1 = V_ZERO(), a2 = V_ZERO(), a3 = V_ZERO(), a4 = V_ZERO(), a5 = V_ZERO(), a6 = V_ZERO(),
           a7 = V_ZERO(), a8 = V_ZERO();
@@ -226,6 +242,7 @@ static void dw_weight_3x3(const et_conv_geom *g, const float *x, const float *dy
             V_STORE(lane, acc[t]);
             for (size_t j = 0; j < VW && c + j < C; j++) dw[(c + j) * 9 + t] += lane[j];
         }
+    }
     }
 }
 #undef DW3_ROW
