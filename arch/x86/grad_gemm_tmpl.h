@@ -191,8 +191,12 @@ static void gconv_weight_patches(const et_conv_geom *g, const float *x, const fl
                 size_t iy = g_tap(oy, g->sh, ky, g->dh, g->pad_t, g->ih);
                 if (inside && iy < g->ih) { /* the row's taps are one run of kw * ic values */
                     const float *src = x + ((n * g->ih + iy) * g->iw + x0 - g->pad_l) * g->ic;
-                    for (size_t c = 0; c < g->kw * g->ic; c++) p[c] = src[c];
-                    p += g->kw * g->ic;
+                    const size_t len = g->kw * g->ic; /* <= PATCH_MAX: a vector or two, not a memcpy call */
+                    for (size_t c = 0; c < len; c += VW) {
+                        const VM m = V_TAIL(len - c < VW ? len - c : VW);
+                        V_STOREM(p + c, m, V_LOADM(src + c, m));
+                    }
+                    p += len;
                     continue;
                 }
                 for (size_t kx = 0; kx < g->kw; kx++, p += g->ic) {
