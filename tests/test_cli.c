@@ -301,7 +301,7 @@ static void test_bench_train_configs(void) {
     const char *cfgs[] = {"\"head\"", "\"last3\"", "\"all\"", "\"cached\""};
     for (int k = 0; k < 4; k++) {
         const char *at = strstr(out_buf, cfgs[k]), *ips = at ? strstr(at, "\"images_per_s\": ") : NULL;
-        CHECKF(ips && atof(ips + 17) > 0.0, "%s missing: %s", cfgs[k], out_buf);
+        CHECKF(ips && atof(ips + strlen("\"images_per_s\": ")) > 0.0, "%s missing: %s", cfgs[k], out_buf);
     }
     CHECK(sh("edgetune bench --train --config nosuch") == 1 && has(err_buf, "cached"));
 }
