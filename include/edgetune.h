@@ -500,9 +500,10 @@ et_status et_trainer_logits(const et_trainer *t, float *out, size_t count);
  * groups keep their ratio to the last one. */
 et_status et_trainer_set_lr(et_trainer *t, float lr, float momentum);
 
-/* Run the trainer's conv/linear kernels on up to cfg.threads threads of pool
- * (NULL: the caller's thread only). Trained weights are bit-identical for
- * any thread count. Do not change it while a step runs. */
+/* Run the trainer's conv/linear kernels, train-mode batchnorms and optimizer
+ * step on up to cfg.threads threads of pool (NULL: the caller's thread
+ * only). Trained weights are bit-identical for any thread count. Do not
+ * change it while a step runs. */
 et_status et_trainer_set_threadpool(et_trainer *t, et_threadpool *pool);
 
 size_t et_trainer_group_count(const et_trainer *t);
