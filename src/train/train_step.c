@@ -416,7 +416,7 @@ void et_train_forward_prefix(et_trainer *t) { forward_range(t, 0, t->first, 0); 
 et_status et_trainer_step(et_trainer *t, const float *x, const void *targets, float *loss) {
     if (!live(t)) return ET_ERR_INVALID_ARG;
     if (!x || !targets) return et_fail(t->err, sizeof t->err, ET_ERR_INVALID_ARG, "step: NULL input or targets");
-    memcpy(t->data[0], x, et_shape_count(t->shapes[0]) * sizeof *x);
+    et_train_copy_bytes(t, t->data[0], x, et_shape_count(t->shapes[0]) * sizeof *x);
     return et_train_step_from(t, 0, targets, loss);
 }
 

@@ -106,19 +106,24 @@ void et_train_optimizer_step(et_trainer *t) {
     et_train_repack(t);
 }
 
-/* Zeroing in pieces of 64 KiB, each thread its share. */
+/* Zeroing (src NULL) or copying in pieces of 64 KiB, each thread its share. */
 #define ZERO_PIECE 65536
 
-typedef struct zero_job { unsigned char *p; size_t bytes; } zero_job;
+typedef struct fill_job { unsigned char *p; const unsigned char *src; size_t bytes; } fill_job;
 
-static void zero_units(void *ctx, size_t u0, size_t u1, size_t worker) {
-    const zero_job *j = ctx;
+static void fill_units(void *ctx, size_t u0, size_t u1, size_t worker) {
+    const fill_job *j = ctx;
     (void)worker;
     size_t a = u0 * ZERO_PIECE, b = u1 * ZERO_PIECE < j->bytes ? u1 * ZERO_PIECE : j->bytes;
-    memset(j->p + a, 0, b - a);
+    if (j->src) memcpy(j->p + a, j->src + a, b - a);
+    else memset(j->p + a, 0, b - a);
 }
 
-void et_train_zero_bytes(const et_trainer *t, void *p, size_t bytes) {
-    zero_job j = {p, bytes};
-    et_parallel_for(t->pool, t->threads, (bytes + ZERO_PIECE - 1) / ZERO_PIECE, zero_units, &j);
+static void fill(const et_trainer *t, void *p, const void *src, size_t bytes) {
+    fill_job j = {p, src, bytes};
+    et_parallel_for(t->pool, t->threads, (bytes + ZERO_PIECE - 1) / ZERO_PIECE, fill_units, &j);
 }
+
+void et_train_zero_bytes(const et_trainer *t, void *p, size_t bytes) { fill(t, p, NULL, bytes); }
+
+void et_train_copy_bytes(const et_trainer *t, void *dst, const void *src, size_t bytes) { fill(t, dst, src, bytes); }

@@ -132,10 +132,12 @@ void et_train_repack_node(et_trainer *t, uint32_t i);
 /* Refresh the packed copies of trained conv/linear weights (on the pool). */
 void et_train_repack(et_trainer *t);
 /* train_update.c, on the pool: are all trained gradients finite; the
- * optimizer step (clipping, update, zeroed gradients, repack); zeroing. */
+ * optimizer step (clipping, update, zeroed gradients, repack); zeroing and
+ * copying. */
 int et_train_grads_finite(et_trainer *t);
 void et_train_optimizer_step(et_trainer *t);
 void et_train_zero_bytes(const et_trainer *t, void *p, size_t bytes);
+void et_train_copy_bytes(const et_trainer *t, void *dst, const void *src, size_t bytes);
 
 /* Conv geometry of a conv2d node, or of a linear node as a 1x1 conv. */
 int et_train_conv_geom(const et_node *nd, et_shape xs, et_shape ys, et_conv_geom *g);
