@@ -239,6 +239,9 @@ static et_status convert(ox_ctx *c, et_model **out) {
     c->opset = om->opset;
     if (c->opset < 9 || c->opset > 18)
         return ox_err(c, NULL, ET_ERR_UNSUPPORTED, "opset %lld is not supported (9 to 18 are)", (long long)c->opset);
+    /* every node has an output: fusions read a later node's before it runs */
+    for (size_t i = 0; i < om->n_nodes; i++)
+        if (om->nodes[i].n_out < 1) return ox_err(c, &om->nodes[i], ET_ERR_FORMAT, "node has no outputs");
     size_t want = 2 * (om->n_init + om->n_inputs + 2 * OX_MAX_IO);
     for (size_t i = 0; i < om->n_nodes; i++) want += 2 * om->nodes[i].n_out;
     c->cap = 64;

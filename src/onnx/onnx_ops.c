@@ -173,7 +173,7 @@ static size_t gate_mul(ox_ctx *c, size_t i, const ox_node *n) {
     size_t j;
     if (ox_consumers(c, n->out[0], i, &j) != 1 || j == (size_t)-1) return 0;
     const ox_node *m = &c->om->nodes[j];
-    if (strcmp(m->op, "Mul") != 0 || m->n_in != 2 || m->n_out < 1) return 0; /* fused: its output is the SiLU's */
+    if (strcmp(m->op, "Mul") != 0 || m->n_in != 2) return 0;
     const char *x = n->in[0], *s = n->out[0];
     if ((strcmp(m->in[0], x) == 0 && strcmp(m->in[1], s) == 0) || (strcmp(m->in[1], x) == 0 && strcmp(m->in[0], s) == 0)) return j;
     return 0;

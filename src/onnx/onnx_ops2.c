@@ -184,7 +184,7 @@ static et_status op_matmul(ox_ctx *c, size_t i, const ox_node *n) {
     size_t j;
     if (ox_consumers(c, n->out[0], i, &j) == 1 && j != (size_t)-1 && B->ndim == 2) {
         const ox_node *a = &c->om->nodes[j];
-        if (strcmp(a->op, "Add") == 0 && a->n_in == 2 && a->n_out >= 1) { /* fused: its output is the linear's */
+        if (strcmp(a->op, "Add") == 0 && a->n_in == 2) {
             const char *other = strcmp(a->in[0], n->out[0]) == 0 ? a->in[1] : a->in[0];
             ox_val *bv = ox_get(c, other);
             if (bv && bv->kind == V_CONST && bv->c->f && (bv->c->count == (size_t)B->dims[1] || bv->c->count == 1) && bv->c->ndim <= 2) {
