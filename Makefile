@@ -290,13 +290,13 @@ bench: $(BUILD)/bench_kernels $(BUILD)/edgetune $(BUILD)/mkmodel
 # and libpthreadpool-dev.
 .PHONY: xnn-bench
 xnn-bench: $(BUILD)/xnn_bench
-$(BUILD)/xnn_bench: tools/bench/xnn_bench.c
+$(BUILD)/xnn_bench: tools/bench/xnn_bench.c tools/bench/et_side.c tools/bench/et_side.h $(BUILD)/libedgetune.a
 	@printf '#include <xnnpack.h>\nint main(void){return xnn_initialize(0) != xnn_status_success;}\n' | \
 	  $(CC) -x c - -o /dev/null -lXNNPACK -lpthreadpool >/dev/null 2>&1 || \
 	  { echo "xnn_bench: cannot build against XNNPACK (xnnpack.h, pthreadpool.h, -lXNNPACK);" \
 	    "install it with: apt-get install libxnnpack-dev libpthreadpool-dev" >&2; exit 1; }
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) -o $@ $< -lXNNPACK -lpthreadpool -lm -lpthread
+	$(CC) $(CFLAGS_ALL) -o $@ tools/bench/xnn_bench.c tools/bench/et_side.c $(BUILD)/libedgetune.a -lXNNPACK -lpthreadpool $(LDLIBS_ALL)
 # Regenerates the committed seed corpora (tests/fuzz/corpus) from the library.
 .PHONY: fuzz-seeds
 fuzz-seeds: $(BUILD)/libedgetune.a

@@ -9,7 +9,7 @@
 # (edgetune's fused expand/depthwise/project blocks against the sum of
 # XNNPACK's three layers) and both whole-network latencies with 1 and
 # THREADS threads.
-# OUT=dir keeps the raw JSON of both benchmarks there.
+# OUT=dir keeps the raw JSON (both libraries, one file) there.
 set -eu
 B=${1:-build}
 R=${REPEATS:-100}
@@ -26,21 +26,21 @@ PY
 "$B/edgetune" convert "$T/mnv2.onnx" "$T/mnv2.etm" >/dev/null
 "$B/edgetune" info "$T/mnv2.etm" >"$T/info.txt"
 
-# Back to back: XNNPACK, then edgetune; each times its layers (1 thread), then
-# the whole network with 1 and with N threads.
+# One process (xnn_bench --edgetune): XNNPACK and edgetune take turns in
+# blocks of 5 runs, per layer (1 thread) and whole network (1 and N threads),
+# so both see the same phase of a noisy machine.
 echo "start $(date -u '+%Y-%m-%d %H:%M:%S') UTC, load average $(cut -d' ' -f1-3 /proc/loadavg)"
-"$B/xnn_bench" --threads "$N" --repeats "$R" --json >"$T/xnn.json"
-"$B/edgetune" bench "$T/mnv2.etm" --threads "$N" --repeats "$R" --json --unfused >"$T/et.json"
-"$B/edgetune" bench "$T/mnv2.etm" --threads "$N" --repeats "$R" --json >"$T/etf.json"
+"$B/xnn_bench" --threads "$N" --repeats "$R" --edgetune "$T/mnv2.etm" >"$T/both.json"
 echo "end   $(date -u '+%Y-%m-%d %H:%M:%S') UTC, load average $(cut -d' ' -f1-3 /proc/loadavg)"
-if [ -n "${OUT:-}" ]; then mkdir -p "$OUT" && cp "$T/xnn.json" "$T/et.json" "$T/etf.json" "$T/info.txt" "$OUT/"; fi
+if [ -n "${OUT:-}" ]; then mkdir -p "$OUT" && cp "$T/both.json" "$T/info.txt" "$OUT/"; fi
 
 REPEATS=$R XNN_VERSION=$(dpkg-query -W -f '${Version}' libxnnpack-dev 2>/dev/null || echo unknown) \
-/usr/bin/python3 - "$T/info.txt" "$T/et.json" "$T/xnn.json" "$T/etf.json" <<'PY'
+/usr/bin/python3 - "$T/info.txt" "$T/both.json" <<'PY'
 import json, os, re, sys
 
-info_path, et_path, xnn_path, etf_path = sys.argv[1:5]
-et, xnn, etf = json.load(open(et_path)), json.load(open(xnn_path)), json.load(open(etf_path))
+info_path, both_path = sys.argv[1:3]
+both = json.load(open(both_path))
+et, xnn, etf = both["et"], both["xnn"], both["etf"]
 
 # edgetune info rows: index, name, op, act, output NHWC, params, MACs, geometry
 rows = [l.split() for l in open(info_path) if re.match(r"\s+\d+\s", l)]
@@ -104,5 +104,6 @@ for label, src, key in (("sum of per-layer medians, 1 thread (ms)", et, "sum_of_
     print("%-44s %11.3f %11.3f %8.2f" % (label, src[key], ref, ref / src[key]))
 print("%-44s %11.3f" % ("edgetune whole network unfused, 1 thread (ms)", etf["latency_ms_1_thread_unfused"]))
 print("%-44s %11.2f %11.2f" % ("speed-up 1 -> %d threads" % etf["threads"], etf["speedup"], xnn["speedup"]))
-print("(XNN/et > 1: edgetune faster; medians of %s runs each)" % os.environ.get("REPEATS", "?"))
+print("(XNN/et > 1: edgetune faster; medians of %s runs each, the two libraries taking turns in blocks of %d runs)"
+      % (os.environ.get("REPEATS", "?"), both["interleaved_blocks"]))
 PY

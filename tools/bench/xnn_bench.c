@@ -10,6 +10,7 @@
 #include <time.h>
 #include <pthreadpool.h>
 #include <xnnpack.h>
+#include "et_side.h"
 
 enum { K_CONV, K_ADD, K_GAP, K_FC };
 static const char *const kind_op[] = {"conv2d", "add", "global_avgpool", "linear"};
@@ -176,7 +177,8 @@ static float *random_weights(size_t n, double std) {
     return p;
 }
 
-static enum xnn_status create_op(layer *L) {
+/* fc_flags go to the fully connected operator, the network's last. */
+static enum xnn_status create_op(layer *L, uint32_t fc_flags) {
     float lo = L->relu6 ? 0.0f : -INFINITY, hi = L->relu6 ? 6.0f : INFINITY;
     enum xnn_status st = xnn_status_out_of_memory;
     if (L->kind == K_ADD) return xnn_create_add_nd_f32(-INFINITY, INFINITY, 0, &L->op);
@@ -187,7 +189,7 @@ static enum xnn_status create_op(layer *L) {
     float *wt = random_weights(nw, std), *bias = calloc(L->oc, sizeof *bias);
     if (wt && bias) {
         if (L->kind == K_FC)
-            st = xnn_create_fully_connected_nc_f32(L->ic, L->oc, L->ic, L->oc, wt, bias, lo, hi, 0, &L->op);
+            st = xnn_create_fully_connected_nc_f32(L->ic, L->oc, L->ic, L->oc, wt, bias, lo, hi, fc_flags, &L->op);
         else {
             uint32_t p = L->k / 2;
             /* kernel layout [groups][gout][k][k][gin]; a conv with one input and
@@ -233,16 +235,39 @@ static int run_all(const net *nt, pthreadpool_t pool) {
     return 1;
 }
 
-static int latency(const net *nt, pthreadpool_t pool, size_t repeats, double *buf, double *out) {
+/* Interleaving: each side runs blocks of BLOCK timed runs, after one untimed
+ * run. No pause between the sides: on this VM a vCPU idle for some
+ * milliseconds is often slow to come back, which would hit threaded runs. */
+#define BLOCK 5
+
+static size_t block_len(size_t done, size_t repeats) { return repeats - done < BLOCK ? repeats - done : BLOCK; }
+
+/* Whole-network median latency of XNNPACK on pool (NULL: 1 thread) and, when
+ * e is given, of edgetune's sessions sides[0..nsides) in turn with it. */
+static int latencies(const net *nt, pthreadpool_t pool, et_side *e, const int *sides, int nsides, size_t repeats,
+                     double *buf, double *xnn_out, double *et_out) {
     if (!setup_all(nt, pool)) return 0;
-    for (int w = 0; w < 5; w++)
+    for (int w = 0; w < 5; w++) {
         if (!run_all(nt, pool)) return 0;
-    for (size_t r = 0; r < repeats; r++) {
-        double t0 = now();
-        run_all(nt, pool);
-        buf[r] = now() - t0;
+        for (int s = 0; e && s < nsides; s++)
+            if (!et_side_run(e, sides[s], NULL)) return 0;
     }
-    *out = median(buf, repeats);
+    double *col[1 + ET_SIDE_COUNT];
+    for (int s = 0; s <= nsides; s++) col[s] = buf + (size_t)s * repeats;
+    for (size_t done = 0; done < repeats; done += BLOCK) {
+        size_t k = block_len(done, repeats);
+        for (int s = -1; s < (e ? nsides : 0); s++) { /* s = -1: XNNPACK */
+            int ok = s < 0 ? run_all(nt, pool) : et_side_run(e, sides[s], NULL);
+            for (size_t j = 0; ok && j < k; j++) {
+                double t0 = now();
+                ok = s < 0 ? run_all(nt, pool) : et_side_run(e, sides[s], NULL);
+                col[s + 1][done + j] = now() - t0;
+            }
+            if (!ok) return 0;
+        }
+    }
+    *xnn_out = median(col[0], repeats);
+    for (int s = 0; e && s < nsides; s++) et_out[s] = median(col[s + 1], repeats);
     return 1;
 }
 
@@ -263,12 +288,17 @@ static void scan_outputs(const net *nt, size_t *nonfinite, size_t *subnormal) {
 }
 
 static void usage(FILE *f) {
-    fputs("usage: xnn_bench [--threads N] [--repeats R] [--json]\n"
+    fputs("usage: xnn_bench [--threads N] [--repeats R] [--json] [--edgetune MODEL.etm]\n"
           "\n"
           "MobileNetV2-1.0 @224x224, batch 1, f32 NHWC, from XNNPACK operators (random\n"
           "weights, fixed seed). Per operator: median over R runs of its own\n"
           "xnn_run_operator (1 thread); whole network: median latency with 1 thread\n"
-          "and with N threads (pthreadpool). Same fields as `edgetune bench --json`.\n", f);
+          "and with N threads (pthreadpool). Same fields as `edgetune bench --json`.\n"
+          "\n"
+          "--edgetune MODEL.etm also times edgetune on that model in this process, in\n"
+          "blocks of 5 runs turn by turn with XNNPACK (per layer: every node on its own\n"
+          "and fused; whole network: 1 and N threads), and prints JSON\n"
+          "{\"xnn\": ..., \"et\": ..., \"etf\": ...} (et unfused, etf fused).\n", f);
 }
 
 static int parse_size(const char *s, size_t lo, size_t hi, size_t *out) {
@@ -282,10 +312,12 @@ static int parse_size(const char *s, size_t lo, size_t hi, size_t *out) {
 int main(int argc, char **argv) {
     size_t threads = 2, repeats = 50;
     int json = 0;
+    const char *et_path = NULL;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--json") == 0) json = 1;
         else if (strcmp(argv[i], "--threads") == 0 && parse_size(i + 1 < argc ? argv[i + 1] : NULL, 1, 256, &threads)) i++;
         else if (strcmp(argv[i], "--repeats") == 0 && parse_size(i + 1 < argc ? argv[i + 1] : NULL, 1, 100000, &repeats)) i++;
+        else if (strcmp(argv[i], "--edgetune") == 0 && i + 1 < argc) et_path = argv[++i];
         else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) { usage(stdout); return 0; }
         else { usage(stderr); return 2; }
     }
@@ -308,28 +340,60 @@ int main(int argc, char **argv) {
     if (!ok) { fputs("xnn_bench: out of memory or no threads\n", stderr); return 1; }
     for (size_t i = 0; i < 224 * 224 * 3; i++) nt.input[i] = urand();
     for (int i = 0; i < nt.n; i++) {
-        if ((st = create_op(&nt.l[i])) != xnn_status_success) {
+        /* interleaved, XNNPACK's workers sleep after each network run as
+         * edgetune's do: spinning they would take the core edgetune runs on */
+        if ((st = create_op(&nt.l[i], et_path ? XNN_FLAG_YIELD_WORKERS : 0)) != xnn_status_success) {
             fprintf(stderr, "xnn_bench: creating %s (%s) failed: status %d\n", nt.l[i].name, nt.l[i].desc, (int)st);
             return 1;
         }
         total_macs += nt.l[i].macs;
     }
 
-    /* profiling pass, one thread, as edgetune bench: each operator timed on its own */
+    et_side *e = NULL;
+    double *et_times[2] = {NULL, NULL}, *et_node = NULL;
+    size_t enodes = 0;
+    if (et_path) {
+        if (!(e = et_side_open(et_path, threads))) return 1;
+        enodes = et_side_nodes(e);
+        et_times[0] = malloc(enodes * repeats * sizeof(double));
+        et_times[1] = malloc(enodes * repeats * sizeof(double));
+        et_node = malloc(enodes * sizeof(double));
+        buf = realloc(buf, (1 + ET_SIDE_COUNT) * repeats * sizeof *buf);
+        if (!et_times[0] || !et_times[1] || !et_node || !buf) { fputs("xnn_bench: out of memory\n", stderr); return 1; }
+        json = 1;
+    }
+
+    /* profiling pass, one thread, as edgetune bench: each operator timed on
+     * its own; with e, edgetune's unfused and fused runs take turns with it */
     if (!setup_all(&nt, NULL)) return 1;
     for (int w = 0; w < 5; w++)
         if (!run_all(&nt, NULL)) return 1;
-    for (size_t r = 0; r < repeats; r++)
-        for (int i = 0; i < nt.n; i++) {
-            double t0 = now();
-            xnn_run_operator(nt.l[i].op, NULL);
-            times[(size_t)i * repeats + r] = now() - t0;
+    for (size_t done = 0; done < repeats; done += BLOCK) {
+        size_t k = block_len(done, repeats);
+        if (!run_all(&nt, NULL)) return 1;
+        for (size_t r = done; r < done + k; r++)
+            for (int i = 0; i < nt.n; i++) {
+                double t0 = now();
+                xnn_run_operator(nt.l[i].op, NULL);
+                times[(size_t)i * repeats + r] = now() - t0;
+            }
+        for (int side = 0; e && side < 2; side++) {
+            if (!et_side_run(e, side, NULL)) return 1;
+            for (size_t r = done; r < done + k; r++) {
+                if (!et_side_run(e, side, et_node)) return 1;
+                for (size_t i = 0; i < enodes; i++) et_times[side][i * repeats + r] = et_node[i];
+            }
         }
+    }
     for (int i = 0; i < nt.n; i++) { med[i] = median(times + (size_t)i * repeats, repeats); sum_layers += med[i]; }
     size_t nonfinite, subnormal;
     scan_outputs(&nt, &nonfinite, &subnormal);
-    if (!latency(&nt, NULL, repeats, buf, &lat1) || !latency(&nt, pool, repeats, buf, &latn)) return 1;
+    static const int sides1[2] = {ET_SIDE_FUSED, ET_SIDE_UNFUSED}, sidesn[1] = {ET_SIDE_THREADS};
+    double et1[2] = {0.0, 0.0}, etn = 0.0;
+    if (!latencies(&nt, NULL, e, sides1, 2, repeats, buf, &lat1, et1) ||
+        !latencies(&nt, pool, e, sidesn, 1, repeats, buf, &latn, &etn)) return 1;
 
+    if (e) printf("{\"interleaved_blocks\": %d, \"xnn\": ", BLOCK);
     if (json) printf("{\"runtime\": \"xnnpack (operator API)\", \"model\": \"mobilenet_v2 224x224 batch 1\", \"layers\": [");
     else printf("XNNPACK operators, MobileNetV2-1.0 224x224 batch 1, median of %zu runs\n\n%-3s %-22s %-15s %-30s %-14s %10s %9s %9s\n",
                 repeats, "#", "layer", "op", "what", "output NHWC", "MACs", "ms", "GFLOP/s");
@@ -350,12 +414,21 @@ int main(int argc, char **argv) {
     if (json)
         printf("], \"total_macs\": %.0f, \"nonfinite_outputs\": %zu, \"subnormal_outputs\": %zu, \"sum_of_layers_ms\": %.4f, "
                "\"latency_ms_1_thread\": %.4f, \"threads\": %zu, \"latency_ms_n_threads\": %.4f, \"gflops_1_thread\": %.2f, "
-               "\"speedup\": %.3f}\n", total_macs, nonfinite, subnormal, sum_layers * 1e3, lat1 * 1e3, threads, latn * 1e3, gf1,
-               lat1 / latn);
+               "\"speedup\": %.3f}%s", total_macs, nonfinite, subnormal, sum_layers * 1e3, lat1 * 1e3, threads, latn * 1e3, gf1,
+               lat1 / latn, e ? "" : "\n");
     else
         printf("\n%.0f MACs; %zu non-finite, %zu subnormal outputs\nsum of layers %.3f ms; whole network: 1 thread %.3f ms "
                "(%.1f GFLOP/s), %zu threads %.3f ms (%.2fx)\n", total_macs, nonfinite, subnormal, sum_layers * 1e3, lat1 * 1e3, gf1,
                threads, latn * 1e3, lat1 / latn);
+    for (int side = 0; e && side < 2; side++) {
+        for (size_t i = 0; i < enodes; i++) et_node[i] = median(et_times[side] + i * repeats, repeats) * 1e3;
+        printf(side ? ", \"etf\": " : ", \"et\": ");
+        /* as `edgetune bench [--unfused]`: the 1-thread latency of that session */
+        et_side_json(e, stdout, side, et_node, et1[side ? 0 : 1] * 1e3, et1[1] * 1e3, etn * 1e3);
+    }
+    if (e) printf("}\n");
+    et_side_close(e);
+    free(et_times[0]); free(et_times[1]); free(et_node);
 
     for (int i = 0; i < nt.n; i++) xnn_delete_operator(nt.l[i].op);
     pthreadpool_destroy(pool);
