@@ -57,8 +57,19 @@ static void dw_run(const et_conv_args *a, size_t t0, size_t t1, void *scratch) {
     et_conv_interior_cols(g, &xlo, &xhi);
     const size_t sxs = g->sw * C; /* input step between neighbouring output pixels */
     const int fast3 = dw3_applies(g);
+    const size_t band = fast3 ? dw3_band_rows(g) : 1;
     for (size_t t = t0; t < t1; t++) {
         size_t oy = t % g->oh, n = t / g->oh;
+        if (fast3 && oy * g->sh >= g->pad_t && oy * g->sh - g->pad_t + 3 <= g->ih) {
+            /* a band of rows whose taps are all inside vertically */
+            size_t rows = 1;
+            while (rows < band && t + rows < t1 && oy + rows < g->oh && (oy + rows) * g->sh - g->pad_t + 3 <= g->ih) rows++;
+            const size_t xs = g->iw * C;
+            dw3_band(g->sw, a->x + (n * g->ih + oy * g->sh - g->pad_t) * xs, xs, g->sh * xs, a->y + (n * g->oh + oy) * g->ow * C,
+                     g->ow * C, rows, xlo, xhi, g->ow, g->pad_l, g->iw, C, wt, cp, bias, a->act);
+            t += rows - 1;
+            continue;
+        }
         /* valid kernel rows for this output row, in order */
         size_t kys[256], nky = 0;
         const float *xrow[256];
@@ -69,11 +80,6 @@ static void dw_run(const et_conv_args *a, size_t t0, size_t t1, void *scratch) {
             xrow[nky++] = a->x + (n * g->ih + (py - g->pad_t)) * g->iw * C;
         }
         float *yrow = a->y + (n * g->oh + oy) * g->ow * C;
-        if (fast3 && nky == 3) {
-            if (g->sw == 1) dw3_row(1, xrow, xlo, xhi, g->ow, g->pad_l, g->iw, C, wt, cp, bias, yrow, a->act);
-            else dw3_row(2, xrow, xlo, xhi, g->ow, g->pad_l, g->iw, C, wt, cp, bias, yrow, a->act);
-            continue;
-        }
         size_t ox = 0;
         while (ox < g->ow) {
             if (ox >= xlo && ox + PX <= xhi) {
