@@ -60,13 +60,17 @@ static void dw_run(const et_conv_args *a, size_t t0, size_t t1, void *scratch) {
     const size_t band = fast3 ? dw3_band_rows(g) : 1;
     for (size_t t = t0; t < t1; t++) {
         size_t oy = t % g->oh, n = t / g->oh;
-        if (fast3 && oy * g->sh >= g->pad_t && oy * g->sh - g->pad_t + 3 <= g->ih) {
-            /* a band of rows whose taps are all inside vertically */
-            size_t rows = 1;
-            while (rows < band && t + rows < t1 && oy + rows < g->oh && (oy + rows) * g->sh - g->pad_t + 3 <= g->ih) rows++;
+        size_t r0, r1;
+        if (fast3 && dw3_tap_rows(g, oy, &r0, &r1)) {
+            /* a band of rows with the same tap rows inside */
+            size_t rows = 1, q0, q1;
+            while (rows < band && t + rows < t1 && oy + rows < g->oh && dw3_tap_rows(g, oy + rows, &q0, &q1) && q0 == r0 &&
+                   q1 == r1)
+                rows++;
             const size_t xs = g->iw * C;
-            dw3_band(g->sw, a->x + (n * g->ih + oy * g->sh - g->pad_t) * xs, xs, g->sh * xs, a->y + (n * g->oh + oy) * g->ow * C,
-                     g->ow * C, rows, xlo, xhi, g->ow, g->pad_l, g->iw, C, wt, cp, bias, a->act);
+            dw3_band(g->sw, r0, r1, a->x + (n * g->ih + oy * g->sh + r0 - g->pad_t) * xs, xs, g->sh * xs,
+                     a->y + (n * g->oh + oy) * g->ow * C, g->ow * C, rows, xlo, xhi, g->ow, g->pad_l, g->iw, C, wt, cp,
+                     bias, a->act);
             t += rows - 1;
             continue;
         }
