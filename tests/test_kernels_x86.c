@@ -92,9 +92,10 @@ static int random_geom(unsigned *s, et_conv_geom *g, int kind) {
         g->iw = 1 + t_rand(s) % 60;
         if (g->kh * g->kw == 1) g->kw = 3;
     }
-    if (kind == 5) { /* MobileNet's 3x3 depthwise: whole channel vectors, stride 1-2, wide and narrow rows */
+    if (kind == 5) { /* MobileNet's 3x3 and 5x5 depthwise: whole channel vectors, stride 1-2, wide and narrow rows */
         g->ic = g->oc = g->groups = 16 * (1 + t_rand(s) % 4);
-        g->kh = g->kw = 3; g->dh = g->dw = 1;
+        g->kh = g->kw = t_rand(s) % 3 ? 3 : 5; g->dh = g->dw = 1;
+        g->pad_t = t_rand(s) % g->kh; g->pad_l = t_rand(s) % g->kw;
         g->sh = 1 + t_rand(s) % 2; g->sw = 1 + t_rand(s) % 2;
         g->iw = 1 + t_rand(s) % 40;
     }
@@ -142,7 +143,7 @@ static void conv_cases(int kind, int cases) {
 }
 
 static void test_depthwise_random(void) { conv_cases(0, 300); }
-static void test_depthwise_3x3_random(void) { conv_cases(5, 200); }
+static void test_depthwise_3x3_5x5_random(void) { conv_cases(5, 300); }
 static void test_pointwise_random(void) { conv_cases(1, 300); }
 static void test_general_conv_random(void) { conv_cases(2, 200); }
 static void test_linear_random(void) { conv_cases(3, 60); }
@@ -306,7 +307,7 @@ int main(void) {
     RUN(test_isa_forcing);
     RUN(test_pointwise_random);
     RUN(test_depthwise_random);
-    RUN(test_depthwise_3x3_random);
+    RUN(test_depthwise_3x3_5x5_random);
     RUN(test_general_conv_random);
     RUN(test_linear_random);
     RUN(test_few_channel_conv_random);

@@ -24,7 +24,7 @@ static void dw_pack(const et_conv_geom *g, const float *w, const float *bias, vo
     }
 }
 
-#include "dw3x3_tmpl.h"
+#include "dw_band_tmpl.h"
 
 static size_t dw_scratch(const et_conv_geom *g) { (void)g; return 0; }
 
@@ -56,19 +56,19 @@ static void dw_run(const et_conv_args *a, size_t t0, size_t t1, void *scratch) {
     size_t xlo, xhi;
     et_conv_interior_cols(g, &xlo, &xhi);
     const size_t sxs = g->sw * C; /* input step between neighbouring output pixels */
-    const int fast3 = dw3_applies(g);
-    const size_t band = fast3 ? dw3_band_rows(g) : 1;
+    const int banded = dwb_applies(g);
+    const size_t band = banded ? dwb_band_rows(g) : 1;
     for (size_t t = t0; t < t1; t++) {
         size_t oy = t % g->oh, n = t / g->oh;
         size_t r0, r1;
-        if (fast3 && dw3_tap_rows(g, oy, &r0, &r1)) {
+        if (banded && dwb_tap_rows(g, oy, &r0, &r1)) {
             /* a band of rows with the same tap rows inside */
             size_t rows = 1, q0, q1;
-            while (rows < band && t + rows < t1 && oy + rows < g->oh && dw3_tap_rows(g, oy + rows, &q0, &q1) && q0 == r0 &&
+            while (rows < band && t + rows < t1 && oy + rows < g->oh && dwb_tap_rows(g, oy + rows, &q0, &q1) && q0 == r0 &&
                    q1 == r1)
                 rows++;
             const size_t xs = g->iw * C;
-            dw3_band(g->sw, r0, r1, a->x + (n * g->ih + oy * g->sh + r0 - g->pad_t) * xs, xs, g->sh * xs,
+            dwb_band(g->kh, g->sw, r0, r1, a->x + (n * g->ih + oy * g->sh + r0 - g->pad_t) * xs, xs, g->sh * xs,
                      a->y + (n * g->oh + oy) * g->ow * C, g->ow * C, rows, xlo, xhi, g->ow, g->pad_l, g->iw, C, wt, cp,
                      bias, a->act);
             t += rows - 1;
