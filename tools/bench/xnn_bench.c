@@ -252,8 +252,8 @@ static int latencies(const net *nt, pthreadpool_t pool, et_side *e, const int *s
         for (int s = 0; e && s < nsides; s++)
             if (!et_side_run(e, sides[s], NULL)) return 0;
     }
-    double *col[1 + ET_SIDE_COUNT];
-    for (int s = 0; s <= nsides; s++) col[s] = buf + (size_t)s * repeats;
+    double *col[1 + ET_SIDE_COUNT]; /* buf holds 1 + nsides columns with e, else 1 */
+    for (int s = 0; s <= (e ? nsides : 0); s++) col[s] = buf + (size_t)s * repeats;
     for (size_t done = 0; done < repeats; done += BLOCK) {
         size_t k = block_len(done, repeats);
         for (int s = -1; s < (e ? nsides : 0); s++) { /* s = -1: XNNPACK */
