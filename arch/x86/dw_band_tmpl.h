@@ -23,15 +23,30 @@
 #define DWB_PX 2
 #endif
 
-/* v_act with the kind known at compile time for the usual three (the same
- * expressions as v_act). Otherwise (ET_ACT_COUNT) those three are still
- * tested inline first: a call to v_act per store cost border rows dearly. */
+#if defined(__GNUC__)
+#define DWB_NOINLINE __attribute__((noinline))
+#else
+#define DWB_NOINLINE
+#endif
+
+/* The usual three activations are applied as the tiles store; the others
+ * (dwb_rare) in a pass over each finished row. Inlined at every store of
+ * every tile variant they doubled the library's size, and a call there
+ * made the tiles spill (all vector registers are caller-saved). */
+static int dwb_rare(et_act act) { return act.kind != ET_ACT_NONE && act.kind != ET_ACT_RELU && act.kind != ET_ACT_CLIP; }
+
+static DWB_NOINLINE void dwb_act_row(float *y, size_t n, size_t C, et_act act) {
+    for (size_t i = 0; i < n; i++) V_STORE(y + i * C, v_act(V_LOAD(y + i * C), act));
+}
+
+/* v_act with the kind known at compile time (the same expressions as
+ * v_act), or at run time (ET_ACT_COUNT), where a rare kind stores x as is
+ * for dwb_act_row. */
 DWB_INLINE V dwb_act(V x, const int kind, et_act act) {
     const int k = kind == ET_ACT_COUNT ? (int)act.kind : kind;
-    if (k == ET_ACT_NONE) return x;
     if (k == ET_ACT_RELU) return V_MAX(V_ZERO(), x);
     if (k == ET_ACT_CLIP) return V_MIN(V_SET1(act.b), V_MAX(V_SET1(act.a), x));
-    return v_act(x, act);
+    return x;
 }
 
 /* Weight of tap (r, kx): from registers (3x3) or from the packed weights. */
@@ -113,6 +128,7 @@ DWB_INLINE void dwb_band_act(const size_t K, const size_t S, const size_t R0, co
     /* 3x3's usual border: one pixel each side whose first / last tap is padding */
     const int left1 = K == 3 && lo == 1 && pad_l == 1 && iw >= 2;
     const int right1 = K == 3 && hi + 1 == ow && (ow - 1) * S + 2 == pad_l + iw && (ow - 1) * S >= pad_l;
+    const int rare = dwb_rare(act);
     for (size_t c = 0; c + VW <= C; c += VW) {
         V w[9];
         for (size_t t = R0 * 3; K == 3 && t < R1 * 3; t++) w[t] = V_LOAD(wt + t * cp + c);
@@ -142,6 +158,7 @@ DWB_INLINE void dwb_band_act(const size_t K, const size_t S, const size_t R0, co
             if (right1) dwb_tile(1, K, S, R0, R1, 0, 2, x, (ptrdiff_t)(hi * S - pad_l), C, w, wp, cp, b, y + hi * C, kind, act);
             else
                 for (ox = hi; ox < ow; ox++) dwb_edge(K, S, R0, R1, x, ox, pad_l, iw, C, w, wp, cp, b, y + ox * C, kind, act);
+            if (kind == ET_ACT_COUNT && rare) dwb_act_row(y, ow, C, act);
         }
     }
 }
@@ -157,12 +174,16 @@ DWB_INLINE void dwb_band_act(const size_t K, const size_t S, const size_t R0, co
     }
 
 /* Border rows are few: only their tap-row range is compiled in (3x3) or
- * taken at run time (5x5), not the activation. */
+ * taken at run time (5x5), not the activation. Only 3x3 stride 1 compiles
+ * the activation into its interior bands: elsewhere a per-store test costs
+ * little against 25 FMAs (5x5) or memory-bound stride-2 rows, and each
+ * compiled-in activation adds a whole band's code. */
 DWB_INLINE void dw3_band_s(const size_t S, size_t r0, size_t r1, const float *x0, size_t xs, size_t xj, float *y0,
                            size_t ys, size_t rows, size_t lo, size_t hi, size_t ow, size_t pad_l, size_t iw, size_t C,
                            const float *wt, size_t cp, const float *bias, et_act act) {
     if (r0 == 1) DWB_BAND(3, 1, 3, ET_ACT_COUNT);
     else if (r1 == 2) DWB_BAND(3, 0, 2, ET_ACT_COUNT);
+    else if (S == 2) DWB_BAND(3, 0, 3, ET_ACT_COUNT);
     else DWB_BAND_ACTS(3)
 }
 
@@ -170,16 +191,11 @@ DWB_INLINE void dw5_band_s(const size_t S, size_t r0, size_t r1, const float *x0
                            size_t ys, size_t rows, size_t lo, size_t hi, size_t ow, size_t pad_l, size_t iw, size_t C,
                            const float *wt, size_t cp, const float *bias, et_act act) {
     if (r0 != 0 || r1 != 5) DWB_BAND(5, r0, r1, ET_ACT_COUNT);
-    else DWB_BAND_ACTS(5)
+    else DWB_BAND(5, 0, 5, ET_ACT_COUNT);
 }
 #undef DWB_BAND_ACTS
 #undef DWB_BAND
 
-#if defined(__GNUC__)
-#define DWB_NOINLINE __attribute__((noinline))
-#else
-#define DWB_NOINLINE
-#endif
 /* One function per kernel size and stride: kept apart, each is compiled as
  * well as the 3x3 one alone was (one function of all four was 1.3x slower
  * on 7x7x960). */
