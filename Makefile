@@ -296,7 +296,7 @@ $(BUILD)/xnn_bench: tools/bench/xnn_bench.c tools/bench/et_side.c tools/bench/et
 	  { echo "xnn_bench: cannot build against XNNPACK (xnnpack.h, pthreadpool.h, -lXNNPACK);" \
 	    "install it with: apt-get install libxnnpack-dev libpthreadpool-dev" >&2; exit 1; }
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) -o $@ tools/bench/xnn_bench.c tools/bench/et_side.c $(BUILD)/libedgetune.a -lXNNPACK -lpthreadpool $(LDLIBS_ALL)
+	$(CC) $(CFLAGS_ALL) -Itools -o $@ tools/bench/xnn_bench.c tools/bench/et_side.c $(BUILD)/libedgetune.a -lXNNPACK -lpthreadpool $(LDLIBS_ALL)
 # Regenerates the committed seed corpora (tests/fuzz/corpus) from the library.
 .PHONY: fuzz-seeds
 fuzz-seeds: $(BUILD)/libedgetune.a

@@ -96,7 +96,7 @@ static inline __attribute__((always_inline)) void dconv_tile_k(const size_t IC, 
 #undef STORE
 }
 
-
+/* The stem's shape as constants, anything else as read from g. */
 static void dconv_tile(const et_conv_geom *g, const float *const *rows, size_t ox0, const float *w, float *c,
                        size_t nc, et_act act) {
     if (g->ic == 3 && g->kh == 3 && g->kw == 3 && g->sw == 2 && g->dw == 1)

@@ -3,6 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <edgetune.h>
+#define CLI_PROG "xnn_bench"
+#include "cli/cli.h"
 
 struct et_side {
     et_model *m;
@@ -81,17 +83,6 @@ int et_side_run(et_side *e, int which, double *node_seconds) {
     return st == ET_OK;
 }
 
-static void json_str(FILE *f, const char *s) {
-    fputc('"', f);
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\') fprintf(f, "\\%c", c);
-        else if (c < 0x20) fprintf(f, "\\u%04x", c);
-        else fputc(c, f);
-    }
-    fputc('"', f);
-}
-
 void et_side_json(const et_side *e, FILE *f, int which, const double *layer_ms, double lat1_ms, double lat1u_ms,
                   double latn_ms) {
     double sum = 0.0;
@@ -100,7 +91,7 @@ void et_side_json(const et_side *e, FILE *f, int which, const double *layer_ms, 
         et_node_info ni;
         et_model_node_info(e->m, i, &ni);
         fprintf(f, "%s{\"name\": ", i ? ", " : "");
-        json_str(f, ni.name);
+        cli_json_str(f, ni.name);
         fprintf(f, ", \"op\": \"%s\", \"fused\": %d, \"ms\": %.5f}", et_op_name(ni.op), et_session_node_fused(e->s[which], i),
                 layer_ms[i]);
         sum += layer_ms[i];
