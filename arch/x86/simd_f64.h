@@ -33,6 +33,14 @@ typedef __mmask8 VDM;   /* result of a double comparison */
 #define VD_MIN(a, b) _mm512_min_pd((a), (b))
 /* the double of the float nearest to each lane */
 #define VD_ROUNDF(v) _mm512_cvtps_pd(_mm512_cvtpd_ps(v))
+/* the VDW lanes rounded to floats, and float work on them */
+typedef __m256 VDF;
+#define VD_TOF(v) _mm512_cvtpd_ps(v)
+#define VDF_SET1(x) _mm256_set1_ps(x)
+#define VDF_MAX(a, b) _mm256_max_ps((a), (b))
+#define VDF_MIN(a, b) _mm256_min_ps((a), (b))
+#define VDF_LT_BITS(a, b) ((unsigned)_mm256_cmp_ps_mask((a), (b), _CMP_LT_OQ))
+#define VDF_STOREM(p, m, v) _mm256_mask_storeu_ps((p), (m), (v))
 #define VDM_AND(a, b) ((__mmask8)((a) & (b)))
 #define VDM_BITS(m) ((unsigned)(m))
 #define VDM_NOT(a) ((__mmask8)~(a))
@@ -67,6 +75,13 @@ static const int32_t et_x86_tail4_tbl[8] = {-1, -1, -1, -1, 0, 0, 0, 0};
 #define VD_MAX(a, b) _mm256_max_pd((a), (b))
 #define VD_MIN(a, b) _mm256_min_pd((a), (b))
 #define VD_ROUNDF(v) _mm256_cvtps_pd(_mm256_cvtpd_ps(v))
+typedef __m128 VDF;
+#define VD_TOF(v) _mm256_cvtpd_ps(v)
+#define VDF_SET1(x) _mm_set1_ps(x)
+#define VDF_MAX(a, b) _mm_max_ps((a), (b))
+#define VDF_MIN(a, b) _mm_min_ps((a), (b))
+#define VDF_LT_BITS(a, b) ((unsigned)_mm_movemask_ps(_mm_cmp_ps((a), (b), _CMP_LT_OQ)))
+#define VDF_STOREM(p, m, v) _mm_maskstore_ps((p), (m), (v))
 #define VDM_AND(a, b) _mm256_and_pd((a), (b))
 #define VDM_BITS(m) ((unsigned)_mm256_movemask_pd(m))
 #define VDM_NOT(a) _mm256_xor_pd((a), _mm256_castsi256_pd(_mm256_set1_epi64x(-1)))
@@ -83,6 +98,7 @@ static inline VDM vd_lanes(unsigned b) {
 /* Set bits i .. i+n-1 (n <= 8) of a bit mask to the low n bits of b. */
 static inline void vd_bits_put(uint8_t *p, size_t i, size_t n, unsigned b) {
     const unsigned keep = (1u << n) - 1u, sh = (unsigned)(i % 8);
+    if (sh == 0 && n == 8) { p[i / 8] = (uint8_t)b; return; } /* the usual case: one whole byte */
     const int two = sh + n > 8;
     unsigned w = (unsigned)p[i / 8] | (two ? (unsigned)p[i / 8 + 1] << 8 : 0u);
     w = (w & ~(keep << sh)) | ((b & keep) << sh);
