@@ -31,8 +31,6 @@ typedef __mmask8 VDM;   /* result of a double comparison */
 #define VD_EQ(a, b) _mm512_cmp_pd_mask((a), (b), _CMP_EQ_OQ)
 #define VD_MAX(a, b) _mm512_max_pd((a), (b))
 #define VD_MIN(a, b) _mm512_min_pd((a), (b))
-/* the double of the float nearest to each lane */
-#define VD_ROUNDF(v) _mm512_cvtps_pd(_mm512_cvtpd_ps(v))
 /* the VDW lanes rounded to floats, and float work on them */
 typedef __m256 VDF;
 #define VD_TOF(v) _mm512_cvtpd_ps(v)
@@ -74,7 +72,6 @@ static const int32_t et_x86_tail4_tbl[8] = {-1, -1, -1, -1, 0, 0, 0, 0};
 #define VD_EQ(a, b) _mm256_cmp_pd((a), (b), _CMP_EQ_OQ)
 #define VD_MAX(a, b) _mm256_max_pd((a), (b))
 #define VD_MIN(a, b) _mm256_min_pd((a), (b))
-#define VD_ROUNDF(v) _mm256_cvtps_pd(_mm256_cvtpd_ps(v))
 typedef __m128 VDF;
 #define VD_TOF(v) _mm256_cvtpd_ps(v)
 #define VDF_SET1(x) _mm_set1_ps(x)
